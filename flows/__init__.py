@@ -1,0 +1,1 @@
+"""Orchestration: Prefect flows and the `hoering` command line. Thin by design."""

@@ -1,0 +1,175 @@
+"""The `hoering` command line (Typer). Commands are thin: they parse, call, print."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+
+from domain.errors import UserError
+from flows import output, runtime
+from flows.reference import run_init
+from storage import catalogue, ledger
+from storage.db import read_session, write_session
+
+app = typer.Typer(
+    help="hoering: hearings on learning goals in doctors' specialist training.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+goals_app = typer.Typer(help="The learning-goal catalogue.", no_args_is_help=True)
+ids_app = typer.Typer(help="The learning-goal ID ledger.", no_args_is_help=True)
+app.add_typer(goals_app, name="goals")
+app.add_typer(ids_app, name="ids")
+
+# Typer may vendor click; find its ClickException through a public subclass.
+_CLICK_EXCEPTION = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+
+# Typer may vendor click; find its ClickException through a public subclass.
+_CLICK_EXCEPTION = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON on stdout, for scripts.")]
+
+
+@app.command()
+def init(json_out: JsonFlag = False) -> None:
+    """Create or upgrade the database and load or refresh the reference data."""
+    summary = run_init()
+    if json_out:
+        output.print_json(summary)
+        return
+    output.stdout.print(f"Database: {summary['database']}")
+    output.stdout.print(f"Reference data: {summary['reference_dir']}")
+    output.print_table(
+        "Loaded",
+        ["what", "in database", "inserted", "updated"],
+        [
+            (name, counts["total"], counts["inserted"], counts["updated"])
+            for name, counts in summary["counts"].items()
+        ],
+    )
+    output.stdout.print(
+        "Next IDs: " + ", ".join(f"{p}: {n}" for p, n in summary["next_ids"].items())
+    )
+
+
+@app.command()
+def specialties(json_out: JsonFlag = False) -> None:
+    """List the medical specialties with their ID prefix."""
+    with read_session(runtime.engine()) as session:
+        rows = catalogue.specialties(session)
+        data = [
+            {
+                "prefix": r.prefix,
+                "name": r.name,
+                "group": r.group,
+                "prefix_verified": r.prefix_verified,
+            }
+            for r in rows
+        ]
+    if json_out:
+        output.print_json(data)
+        return
+    output.print_table(
+        f"{len(data)} specialties",
+        ["prefix", "name", "group", "prefix verified"],
+        [
+            (d["prefix"], d["name"], d["group"], "yes" if d["prefix_verified"] else "no")
+            for d in data
+        ],
+    )
+
+
+@goals_app.command("list")
+def goals_list(
+    specialty: Annotated[
+        str | None, typer.Option(help="Only this catalogue, by prefix (BLS) or code (FKM).")
+    ] = None,
+    on: Annotated[
+        str | None, typer.Option(help="The date to ask about, YYYY-MM-DD (default: today).")
+    ] = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """The goals that apply on a date."""
+    day = runtime.as_of_date(on, "--on")
+    with read_session(runtime.engine()) as session:
+        code = None
+        if specialty is not None:
+            code = specialty.strip().upper()
+            if code not in catalogue.catalogue_codes(session):
+                raise UserError(
+                    f"--specialty: unknown specialty or catalogue '{specialty}'; "
+                    "run 'hoering specialties' for the prefixes"
+                )
+        goals = catalogue.goals_on(session, day, code)
+    if json_out:
+        output.print_json([g.as_json() for g in goals])
+        return
+    output.print_table(
+        f"{len(goals)} goals on {day.isoformat()}",
+        ["id", "level", "heading", "text", "valid from"],
+        [(g.id, g.level, g.heading, g.text, g.valid_from) for g in goals],
+    )
+
+
+@ids_app.command("next")
+def ids_next(
+    prefix: Annotated[str, typer.Argument(help="ID prefix, e.g. BLS.")],
+    json_out: JsonFlag = False,
+) -> None:
+    """Show the next free ID for a prefix; reserves nothing."""
+    with read_session(runtime.engine()) as session:
+        clean = ledger.registry(session).normalise_prefix(prefix)
+        goal_id = ledger.peek_next(session, clean)
+    if json_out:
+        output.print_json({"prefix": clean, "next": str(goal_id)})
+    else:
+        output.stdout.print(str(goal_id))
+
+
+@ids_app.command("reserve")
+def ids_reserve(
+    prefix: Annotated[str, typer.Argument(help="ID prefix, e.g. BLS.")],
+    key: Annotated[str, typer.Option(help="What the ID is for; the same key returns the same ID.")],
+    json_out: JsonFlag = False,
+) -> None:
+    """Reserve the next ID for a prefix under a key (idempotent per key)."""
+    with write_session(runtime.engine()) as session:
+        clean = ledger.registry(session).normalise_prefix(prefix)
+        reservation = ledger.reserve(session, clean, key, datetime.now(UTC))
+    data = {
+        "prefix": reservation.prefix,
+        "id": reservation.display,
+        "key": reservation.key,
+        "new": reservation.newly_created,
+    }
+    if json_out:
+        output.print_json(data)
+    else:
+        verb = "reserved" if reservation.newly_created else "already reserved"
+        output.stdout.print(f"{reservation.display} {verb} for key '{reservation.key}'")
+
+
+def main() -> None:
+    """Console entry point: user errors end in one line on stderr and exit code 2."""
+    try:
+        app(standalone_mode=False)
+    except UserError as exc:
+        output.error_line(str(exc))
+        sys.exit(2)
+    except typer.Abort:
+        output.error_line("aborted")
+        sys.exit(130)
+    except _CLICK_EXCEPTION as exc:
+        if exc.format_message():  # an empty one follows the help shown for no arguments
+            output.error_line(f"{exc.format_message()} (see 'hoering --help')")
+        sys.exit(2)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The whole test suite: lint, then pytest (unit, storage on SQLite and PostgreSQL,
+# flows, integration). Sets up .venv on first use.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/_setup.sh"
+ruff check .
+ruff format --check .
+exec python -m pytest "$@"

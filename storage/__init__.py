@@ -1,0 +1,1 @@
+"""Persistence of hoering: SQLModel tables, sessions, the ID ledger, files."""

@@ -1,0 +1,165 @@
+"""Engines, sessions and schema upgrades.
+
+SQLite is the embedded default. Its write transactions start with BEGIN IMMEDIATE so
+that two processes never interleave a read-then-write (the ID ledger relies on it);
+read-only sessions start a plain deferred transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlmodel import Session
+
+from domain.errors import UserError
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+class DatabaseUnavailable(UserError):
+    """The database cannot be reached or opened."""
+
+
+def describe_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable URL>"
+
+
+def create_db_engine(url: str, busy_timeout_s: float = 60.0) -> Engine:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise DatabaseUnavailable(
+            f"HOERING_DATABASE_URL '{url}' is not a database URL; use e.g. "
+            "sqlite:///var/hoering.db or postgresql+psycopg://user@host/db"
+        ) from None
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    try:
+        if parsed.get_backend_name() == "sqlite":
+            return _sqlite_engine(parsed, busy_timeout_s)
+        return create_engine(parsed, pool_pre_ping=True)
+    except (NoSuchModuleError, ModuleNotFoundError) as exc:
+        raise DatabaseUnavailable(
+            f"no driver for database URL {describe_url(url)} ({exc}); use sqlite:/// "
+            "or postgresql+psycopg://"
+        ) from None
+
+
+def _sqlite_engine(url, busy_timeout_s: float) -> Engine:
+    database = url.database
+    if database and database != ":memory:":
+        folder = Path(database).parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DatabaseUnavailable(
+                f"cannot create the data folder {folder}: {exc.strerror}; set HOERING_DATA_DIR "
+                "to a writable folder"
+            ) from None
+    engine = create_engine(url, connect_args={"timeout": busy_timeout_s})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
+        mode = "DEFERRED" if conn.get_execution_options().get("read_only") else "IMMEDIATE"
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+@lru_cache(maxsize=8)
+def engine_for(url: str, busy_timeout_s: float = 60.0) -> Engine:
+    """One engine per URL and process."""
+    return create_db_engine(url, busy_timeout_s)
+
+
+@contextmanager
+def write_session(engine: Engine) -> Iterator[Session]:
+    """A session whose work is committed as one transaction, or rolled back on error."""
+    with _translate_connection_errors(engine), Session(engine) as session, session.begin():
+        yield session
+
+
+@contextmanager
+def read_session(engine: Engine) -> Iterator[Session]:
+    """A session for reading only; on SQLite it takes no write lock."""
+    with (
+        _translate_connection_errors(engine),
+        Session(engine.execution_options(read_only=True)) as session,
+    ):
+        yield session
+        session.rollback()
+
+
+@contextmanager
+def _translate_connection_errors(engine: Engine) -> Iterator[None]:
+    try:
+        yield
+    except OperationalError as exc:
+        if not _is_connection_problem(exc):
+            raise
+        raise DatabaseUnavailable(
+            f"cannot reach the database {describe_url(str(engine.url))}: "
+            f"{_first_line(exc.orig)}; start the server or set HOERING_DATABASE_URL"
+        ) from None
+
+
+def _is_connection_problem(exc: OperationalError) -> bool:
+    text = str(exc.orig).lower()
+    markers = (
+        "connection",
+        "could not connect",
+        "unable to open database",
+        "does not exist",
+        "password authentication",
+        "no such host",
+        "name or service not known",
+        "timeout expired",
+    )
+    return exc.connection_invalidated or any(m in text for m in markers)
+
+
+def _first_line(error: object) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def alembic_config(engine: Engine) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", str(engine.url).replace("%", "%%"))
+    return config
+
+
+def upgrade_schema(engine: Engine) -> None:
+    """Create or upgrade the schema to the newest migration."""
+    config = alembic_config(engine)
+    with _translate_connection_errors(engine), engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def schema_is_current(engine: Engine) -> bool:
+    """True when the database has our tables (init has run)."""
+    with _translate_connection_errors(engine), engine.connect() as connection:
+        return inspect(connection).has_table("alembic_version")

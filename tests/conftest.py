@@ -1,0 +1,137 @@
+"""Shared fixtures: databases (SQLite and PostgreSQL), reference data, the CLI.
+
+PostgreSQL tests need a server at HOERING_TEST_PG_URL (default: the local one on
+127.0.0.1:5432 with trust auth). Outside CI they are skipped when it is missing;
+under CI=true they fail, because CI must run them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+from storage.db import create_db_engine, upgrade_schema, write_session
+from storage.reference_files import default_data_dir, load_reference_data
+from storage.reference_sync import sync_reference_data
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+PG_ADMIN_URL = os.environ.get(
+    "HOERING_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def service_missing(reason: str) -> None:
+    """Skip outside CI; fail under CI, where every service must be there."""
+    if IN_CI:
+        pytest.fail(f"required service missing under CI: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def reference_data():
+    return load_reference_data(default_data_dir())
+
+
+def _pg_admin_engine() -> Engine | None:
+    engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("select 1"))
+    except Exception:
+        engine.dispose()
+        return None
+    return engine
+
+
+@pytest.fixture(scope="session")
+def pg_admin() -> Iterator[Engine | None]:
+    engine = _pg_admin_engine()
+    yield engine
+    if engine is not None:
+        engine.dispose()
+
+
+def _pg_url(database: str) -> str:
+    return make_url(PG_ADMIN_URL).set(database=database).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def db_templates(tmp_path_factory, reference_data, pg_admin) -> Iterator[dict[str, str | None]]:
+    """An initialised database per backend, copied for each test."""
+    folder = tmp_path_factory.mktemp("template")
+    sqlite_file = folder / "template.db"
+    engine = create_db_engine(f"sqlite:///{sqlite_file}")
+    upgrade_schema(engine)
+    with write_session(engine) as session:
+        sync_reference_data(session, reference_data)
+    engine.dispose()
+    with sqlite3.connect(sqlite_file) as conn:  # fold the WAL into the file we copy
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    templates: dict[str, str | None] = {"sqlite": str(sqlite_file), "postgresql": None}
+    pg_template = None
+    if pg_admin is not None:
+        pg_template = f"hoering_tpl_{uuid.uuid4().hex[:10]}"
+        with pg_admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{pg_template}"'))
+        engine = create_db_engine(_pg_url(pg_template))
+        upgrade_schema(engine)
+        with write_session(engine) as session:
+            sync_reference_data(session, reference_data)
+        engine.dispose()
+        templates["postgresql"] = pg_template
+    yield templates
+    if pg_template is not None and pg_admin is not None:
+        with pg_admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{pg_template}" WITH (FORCE)'))
+
+
+def _fresh_database(backend: str, templates, pg_admin, tmp_path: Path) -> Iterator[str]:
+    if backend == "sqlite":
+        target = tmp_path / "hoering.db"
+        shutil.copyfile(templates["sqlite"], target)
+        yield f"sqlite:///{target}"
+        return
+    if templates["postgresql"] is None:
+        service_missing(f"PostgreSQL not reachable at {PG_ADMIN_URL}")
+    name = f"hoering_t_{uuid.uuid4().hex[:12]}"
+    with pg_admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{templates["postgresql"]}"'))
+    try:
+        yield _pg_url(name)
+    finally:
+        with pg_admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request, db_templates, pg_admin, tmp_path) -> Iterator[str]:
+    """The URL of a fresh, initialised database (reference data loaded), per backend."""
+    yield from _fresh_database(request.param, db_templates, pg_admin, tmp_path)
+
+
+@pytest.fixture
+def engine(db_url) -> Iterator[Engine]:
+    engine = create_db_engine(db_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def hoering_env(tmp_path, monkeypatch, db_url) -> dict[str, str]:
+    """Environment for running the CLI against the test database."""
+    env = {
+        "HOERING_DATA_DIR": str(tmp_path / "var"),
+        "HOERING_DATABASE_URL": db_url,
+        "PREFECT_HOME": str(tmp_path / "prefect-home"),
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return env
