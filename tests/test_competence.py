@@ -79,7 +79,9 @@ def test_split_sentences_of_the_24_750_goal() -> None:
 
 
 def test_split_sentences_keeps_abbreviations_and_lower_case_continuations() -> None:
-    text = "Ha kunnskap om f.eks. Fanconi anemi. Beherske behandling, jf. retningslinjen. Kjenne til X"
+    text = (
+        "Ha kunnskap om f.eks. Fanconi anemi. Beherske behandling, jf. retningslinjen. Kjenne til X"
+    )
     assert split_sentences(text) == [
         "Ha kunnskap om f.eks. Fanconi anemi.",
         "Beherske behandling, jf. retningslinjen.",

@@ -1,0 +1,375 @@
+"""What each letter shows: frozen, display-ready values built from the stored record.
+
+A context holds only what the template prints: names, IDs and texts as they are to be
+read, dates as `date`. The templates in `templates/letters/` use the fields of their
+context and nothing else, so the same context always gives the same letter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+
+class LetterKind(StrEnum):
+    """The letters hoering writes; each value is the template's file stem."""
+
+    HOERINGSBREV = "hoeringsbrev"
+    HOERINGSINSTANSER = "hoeringsinstanser"
+    ORIENTERINGSBREV = "orienteringsbrev"
+    KVITTERING = "kvittering"
+    PAAMINNELSE = "paaminnelse"
+
+
+class ChangeKind(StrEnum):
+    NEW_GOAL = "new_goal"
+    AMENDED_TEXT = "amended_text"
+    MOVED_GOAL = "moved_goal"
+    DELETED_GOAL = "deleted_goal"
+    HEADING_CHANGE = "heading_change"
+
+    @property
+    def label_nb(self) -> str:
+        return _CHANGE_LABELS_NB[self]
+
+
+_CHANGE_LABELS_NB = {
+    ChangeKind.NEW_GOAL: "Nytt læringsmål",
+    ChangeKind.AMENDED_TEXT: "Endret tekst",
+    ChangeKind.MOVED_GOAL: "Flyttet læringsmål",
+    ChangeKind.DELETED_GOAL: "Læringsmålet utgår",
+    ChangeKind.HEADING_CHANGE: "Endret temaoverskrift",
+}
+
+
+class Decision(StrEnum):
+    """What was decided for one specialty at codification."""
+
+    ADOPT = "adopt"
+    ADOPT_AMENDED = "adopt_amended"
+    DROP = "drop"
+
+    @property
+    def label_nb(self) -> str:
+        return _DECISION_LABELS_NB[self]
+
+
+_DECISION_LABELS_NB = {
+    Decision.ADOPT: "vedtatt",
+    Decision.ADOPT_AMENDED: "vedtatt med endringer",
+    Decision.DROP: "ikke vedtatt",
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Sender:
+    """The sending organisation: return address and where responses go."""
+
+    name: str = "Helsedirektoratet"
+    postal_address: str = "Postboks 220 Skøyen"
+    postcode_city: str = "0213 Oslo"
+    response_email: str = "postmottak@helsedir.no"
+
+
+HELSEDIREKTORATET = Sender()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Contact:
+    """Who answers questions: 'seniorrådgiver Marie Thoresen (marie.thoresen@helsedir.no)'."""
+
+    title: str
+    name: str
+    email: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Signatory:
+    """One signature line; `on_behalf` prints 'e.f.' (etter fullmakt) after the name."""
+
+    name: str
+    title: str
+    on_behalf: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class SpecialtyListing:
+    """Specialties listed together in the letter; `label` None lists them ungrouped."""
+
+    label: str | None
+    specialty_names: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProposedGoal:
+    """A learning-goal text proposed for codification, with its 'Utdypende tekst'."""
+
+    text: str
+    elaboration: str = ""
+    heading: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChangeItemRow:
+    """One change to one specialty's goals, as a row of the letter's table.
+
+    `goal_id_display` is the ID as printed ('BLS-154', or 'HJS-xxx' when `id_deferred`).
+    `old_text`/`new_text` hold the goal text (amended, deleted, new), the heading
+    (heading change) or the place (moved goal) before and after.
+    `previous_goal_id` is set when the change gives the goal another ID.
+    """
+
+    specialty_name: str
+    goal_id_display: str
+    kind: ChangeKind
+    comment: str = ""
+    old_text: str | None = None
+    new_text: str | None = None
+    level_before: str | None = None
+    level_after: str | None = None
+    stricter: bool = False
+    id_deferred: bool = False
+    previous_goal_id: str | None = None
+    reason: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.kind, ChangeKind):
+            raise TypeError(f"ChangeItemRow.kind must be a ChangeKind, got {self.kind!r}")
+
+    @property
+    def change_nb(self) -> str:
+        return describe_change_nb(self)
+
+    @property
+    def id_effect_nb(self) -> str:
+        return describe_id_effect_nb(self)
+
+
+def _quoted(text: str) -> str:
+    return f"«{text.strip()}»"
+
+
+def describe_change_nb(row: ChangeItemRow) -> str:
+    """What the change does, in one bokmål sentence or two (table column 'Endring')."""
+    old, new = row.old_text, row.new_text
+    parts: list[str]
+    match row.kind:
+        case ChangeKind.NEW_GOAL:
+            parts = [f"Nytt læringsmål: {_quoted(new)}." if new else "Nytt læringsmål."]
+        case ChangeKind.AMENDED_TEXT:
+            if old and new:
+                parts = [f"Teksten endres fra {_quoted(old)} til {_quoted(new)}."]
+            elif new:
+                parts = [f"Ny tekst: {_quoted(new)}."]
+            else:
+                parts = ["Teksten endres."]
+        case ChangeKind.MOVED_GOAL:
+            if old and new:
+                parts = [f"Læringsmålet flyttes fra {_quoted(old)} til {_quoted(new)}."]
+            elif new:
+                parts = [f"Læringsmålet flyttes til {_quoted(new)}."]
+            else:
+                parts = ["Læringsmålet flyttes."]
+        case ChangeKind.DELETED_GOAL:
+            parts = [f"Læringsmålet utgår: {_quoted(old)}." if old else "Læringsmålet utgår."]
+        case ChangeKind.HEADING_CHANGE:
+            if old and new:
+                parts = [f"Temaoverskriften endres fra {_quoted(old)} til {_quoted(new)}."]
+            else:
+                parts = [
+                    f"Ny temaoverskrift: {_quoted(new)}." if new else "Temaoverskriften endres."
+                ]
+    if row.level_before and row.level_after and row.level_before != row.level_after:
+        parts.append(
+            f"Kompetansenivå endres fra {_quoted(row.level_before)} til {_quoted(row.level_after)}."
+        )
+    elif row.level_after and not row.level_before:
+        parts.append(f"Kompetansenivå: {_quoted(row.level_after)}.")
+    if row.stricter:
+        parts.append("Skjerpet krav.")
+    return " ".join(parts)
+
+
+def describe_id_effect_nb(row: ChangeItemRow) -> str:
+    """What the change does to the goal's ID (change sheet column 'Effekt på ID')."""
+    goal_id = row.goal_id_display
+    if row.id_deferred:
+        return f"ID bestemmes ved forskriftsfesting ({goal_id})"
+    if row.kind is ChangeKind.DELETED_GOAL:
+        return f"ID utgår og gjenbrukes ikke: {goal_id}"
+    if row.kind is ChangeKind.HEADING_CHANGE:
+        return "Ingen endring i ID"
+    if row.previous_goal_id and row.previous_goal_id != goal_id:
+        return f"Ny ID reservert: {goal_id} (erstatter {row.previous_goal_id})"
+    if row.kind is ChangeKind.NEW_GOAL:
+        return f"Ny ID reservert: {goal_id}"
+    return f"ID beholdes: {goal_id}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Recipient:
+    """One høringsinstans on the address list."""
+
+    name: str
+    address: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecipientGroup:
+    label: str
+    recipients: tuple[Recipient, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecipientListContext:
+    """The appendix 'Høringsinstanser' (also printed at the end of the hearing letter)."""
+
+    case_number: str
+    title: str
+    letter_date: date
+    recipient_groups: tuple[RecipientGroup, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChangeSheetContext:
+    """The change sheet (.xlsx) sent with the hearing letter."""
+
+    case_number: str
+    title: str
+    sheet_date: date
+    change_items: tuple[ChangeItemRow, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class HearingLetterContext:
+    """The høringsbrev, in the form of case 24/750.
+
+    `introduction`, `background`, `purpose` and `questions_intro` are Markdown written
+    by staff; every other text is record data and is printed literally.
+    """
+
+    case_number: str
+    letter_date: date
+    title: str
+    case_officer: str
+    introduction: str
+    specialty_listings: tuple[SpecialtyListing, ...]
+    deadline: date
+    background: str
+    proposal_heading: str
+    proposed_goals: tuple[ProposedGoal, ...]
+    purpose: str
+    change_items: tuple[ChangeItemRow, ...]
+    questions_intro: str
+    questions: tuple[str, ...]
+    planned_codification: date | None
+    tentative_effective_date: date | None
+    contact: Contact
+    signatories: tuple[Signatory, ...]
+    recipient_groups: tuple[RecipientGroup, ...]
+    their_reference: str = ""
+    sender: Sender = HELSEDIREKTORATET
+
+    def recipient_list(self) -> RecipientListContext:
+        return RecipientListContext(
+            case_number=self.case_number,
+            title=self.title,
+            letter_date=self.letter_date,
+            recipient_groups=self.recipient_groups,
+        )
+
+    def change_sheet(self) -> ChangeSheetContext:
+        return ChangeSheetContext(
+            case_number=self.case_number,
+            title=self.title,
+            sheet_date=self.letter_date,
+            change_items=self.change_items,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class SpecialtyDecision:
+    """The decision for one specialty; `goal_id` is the final ID (None when dropped)."""
+
+    specialty_name: str
+    decision: Decision
+    goal_id: str | None
+    comment: str = ""
+    stricter: bool = False
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.decision, Decision):
+            raise TypeError(f"SpecialtyDecision.decision must be a Decision, got {self.decision!r}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrientationLetterContext:
+    """The orienteringsbrev sent after codification. `summary` is staff Markdown."""
+
+    case_number: str
+    letter_date: date
+    title: str
+    case_officer: str
+    codification_date: date
+    effective_date: date
+    summary: str
+    decisions: tuple[SpecialtyDecision, ...]
+    contact: Contact
+    signatories: tuple[Signatory, ...]
+    their_reference: str = ""
+    sender: Sender = HELSEDIREKTORATET
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReceiptContext:
+    """The kvittering to a stakeholder whose response was received.
+
+    `tracking_number` is our document number in the case, e.g. '24/750-3'.
+    """
+
+    case_number: str
+    tracking_number: str
+    letter_date: date
+    title: str
+    received_date: date
+    recipient_name: str
+    recipient_address: str
+    case_officer: str
+    contact: Contact
+    their_reference: str = ""
+    sender: Sender = HELSEDIREKTORATET
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReminderContext:
+    """The påminnelse to a høringsinstans that has not answered before the deadline."""
+
+    case_number: str
+    letter_date: date
+    title: str
+    circulated_date: date
+    deadline: date
+    recipient_name: str
+    recipient_address: str
+    case_officer: str
+    contact: Contact
+    their_reference: str = ""
+    sender: Sender = HELSEDIREKTORATET
+
+
+LetterContext = (
+    HearingLetterContext
+    | RecipientListContext
+    | OrientationLetterContext
+    | ReceiptContext
+    | ReminderContext
+)
+
+CONTEXT_TYPES: dict[LetterKind, type] = {
+    LetterKind.HOERINGSBREV: HearingLetterContext,
+    LetterKind.HOERINGSINSTANSER: RecipientListContext,
+    LetterKind.ORIENTERINGSBREV: OrientationLetterContext,
+    LetterKind.KVITTERING: ReceiptContext,
+    LetterKind.PAAMINNELSE: ReminderContext,
+}

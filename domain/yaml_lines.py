@@ -1,0 +1,298 @@
+"""YAML files staff write, with the line of every field, and one-line errors that point there.
+
+`load_yaml_mapping` parses a YAML document into plain Python values and a `SourceMap`
+from field paths (`("items", 3, "specialty")`) to 1-based line numbers.
+`user_error_from_validation` turns a pydantic `ValidationError` into one `UserError`
+line: `file line N, items[3].specialty: what is wrong; how to fix it`.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
+
+from domain.errors import UserError
+
+Path = tuple[str | int, ...]
+
+_MAX_SHOWN = 60
+
+
+@dataclass(frozen=True)
+class SourceMap:
+    """Where a document came from and the line of each field path in it."""
+
+    source: str
+    lines: Mapping[Path, int] = field(default_factory=dict)
+
+    def line_of(self, path: Path) -> int | None:
+        """The line of `path`, or of its nearest ancestor that is in the file."""
+        for end in range(len(path), -1, -1):
+            line = self.lines.get(tuple(path[:end]))
+            if line is not None:
+                return line
+        return None
+
+    def locate(self, path: Path) -> str:
+        """'file line N, items[3].specialty' (without the line if it is unknown)."""
+        line = self.line_of(path)
+        where = self.source if line is None else f"{self.source} line {line}"
+        shown = format_path(path)
+        return f"{where}, {shown}" if shown else where
+
+    def error(self, path: Path, message: str) -> UserError:
+        """A one-line UserError for a problem at `path`."""
+        return UserError(one_line(f"{self.locate(path)}: {message}"))
+
+
+def format_path(path: Iterable[str | int]) -> str:
+    """('items', 3, 'specialty') -> 'items[3].specialty'."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def shown_value(value: Any) -> str:
+    """A short, one-line repr of a value for error messages."""
+    text = one_line(repr(value))
+    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 3] + "..."
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that keeps dates as text, so that a bad date is our error with a line."""
+
+
+_Loader.add_constructor(
+    "tag:yaml.org,2002:timestamp",
+    lambda loader, node: loader.construct_scalar(node),
+)
+
+
+def load_yaml_mapping(text: str, source: str) -> tuple[dict[str, Any], SourceMap]:
+    """Parse a YAML document whose top level is a mapping; refuse duplicate keys."""
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raise UserError(f"{source}: the file is empty; write the fields as `name: value` lines")
+        if not isinstance(node, yaml.MappingNode):
+            raise UserError(
+                f"{source} line {node.start_mark.line + 1}: the top level must be a mapping of "
+                "fields (`name: value` lines), not a list or a single value"
+            )
+        lines: dict[Path, int] = {(): node.start_mark.line + 1}
+        _collect_lines(node, (), lines, source)
+        data = loader.construct_document(node)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = f" line {mark.line + 1}" if mark is not None else ""
+        problem = exc.problem or exc.context or "syntax error"
+        raise UserError(
+            one_line(
+                f"{source}{line}: YAML syntax error ({problem}); check the indentation and "
+                "quote values that contain ': ' or start with a special character"
+            )
+        ) from exc
+    except yaml.YAMLError as exc:
+        raise UserError(one_line(f"{source}: YAML error ({exc}); fix the file")) from exc
+    finally:
+        loader.dispose()
+    return data, SourceMap(source, lines)
+
+
+def _collect_lines(node: yaml.Node, path: Path, lines: dict[Path, int], source: str) -> None:
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[Any, int] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                shown = format_path((*path, key))
+                raise UserError(
+                    f"{source} line {line}, {shown}: the field is given twice (first on line "
+                    f"{seen[key]}); keep one of them"
+                )
+            seen[key] = line
+            lines[(*path, key)] = line
+            _collect_lines(value_node, (*path, key), lines, source)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            lines.setdefault((*path, index), item.start_mark.line + 1)
+            _collect_lines(item, (*path, index), lines, source)
+
+
+# --- pydantic errors -> one line ---------------------------------------------------------
+
+
+ERROR_PREFIX = "hoering_"
+
+
+def custom_error(kind: str, message: str) -> PydanticCustomError:
+    """An error for a field validator whose message is shown to the user as is."""
+    return PydanticCustomError(ERROR_PREFIX + kind, message.replace("{", "{{").replace("}", "}}"))
+
+
+def field_error(loc: Path, kind: str, message: str, value: Any = None) -> ValidationError:
+    """A ValidationError for one field, to raise from a model validator.
+
+    Raised inside a validator, pydantic merges it with the path of the enclosing field,
+    so a check on the whole spec can still point at `items[3].expected_id`.
+    """
+    detail: InitErrorDetails = {
+        "type": custom_error(kind, message),
+        "loc": loc,
+        "input": value,
+    }
+    return ValidationError.from_exception_data("hoering", [detail])
+
+
+def user_error_from_validation(
+    exc: ValidationError,
+    source_map: SourceMap,
+    model: type[BaseModel],
+    hints: Callable[[Path, ErrorDetails], str | None] | None = None,
+) -> UserError:
+    """The first error (by line) of `exc` as one UserError line.
+
+    `model` is the root model: it is used to drop discriminated-union tags from the
+    error paths and to list the allowed fields when a field is unknown.
+    """
+    problems = []
+    for order, error in enumerate(exc.errors(include_url=False)):
+        path, target, parent = _clean_loc(model, tuple(error["loc"]))
+        if error["type"] == "extra_forbidden":
+            target = parent
+        if error["type"] in {"union_tag_invalid", "union_tag_not_found"}:
+            path = (*path, "kind")
+        line = source_map.line_of(path)
+        text = (hints(path, error) if hints else None) or _describe(error, path, target)
+        problems.append((line if line is not None else 0, order, path, text))
+    problems.sort(key=lambda p: (p[0], p[1]))
+    _, _, path, text = problems[0]
+    more = len(problems) - 1
+    suffix = f" ({more} more problem{'s' if more > 1 else ''} after this one)" if more else ""
+    return source_map.error(path, text + suffix)
+
+
+def _describe(error: ErrorDetails, path: Path, target: Any) -> str:
+    kind = error["type"]
+    name = path[-1] if path else ""
+    value = error.get("input")
+    ctx = error.get("ctx") or {}
+    if kind == "missing":
+        return f"required field '{name}' is missing; add `{name}: ...` here"
+    if kind == "extra_forbidden":
+        allowed = _field_names(target)
+        listed = f"; allowed fields here: {', '.join(allowed)}" if allowed else ""
+        return f"unknown field '{name}'; remove it or fix its spelling{listed}"
+    if kind == "union_tag_invalid":
+        return (
+            f"unknown kind {shown_value(ctx.get('tag'))}; use one of {ctx.get('expected_tags', '')}"
+        )
+    if kind == "union_tag_not_found":
+        return "the item has no `kind`; add `kind:` (e.g. `kind: new_goal`)"
+    if kind in {"literal_error", "enum"}:
+        return f"{shown_value(value)} is not allowed; {error['msg'].lower()}"
+    if kind in {"string_type", "str_type"}:
+        return f"expected text, got {shown_value(value)}; put the value in quotes"
+    if kind in {"list_type", "tuple_type"}:
+        return f"expected a list, got {shown_value(value)}; write it as `[a, b]` or `- a` lines"
+    if kind in {"model_type", "dict_type", "model_attributes_type"}:
+        return f"expected a mapping of fields, got {shown_value(value)}; indent `name: value` lines"
+    if kind in {"bool_type", "bool_parsing"}:
+        return f"expected true or false, got {shown_value(value)}"
+    if kind in {"int_type", "int_parsing", "int_from_float"}:
+        return f"expected a whole number, got {shown_value(value)}"
+    if kind == "too_short":
+        return "must not be empty; add at least one entry"
+    if kind.startswith(ERROR_PREFIX) or isinstance(value, (dict, list)):
+        return error["msg"]
+    return f"{error['msg']} (got {shown_value(value)})"
+
+
+def _clean_loc(model: type[BaseModel], loc: Path) -> tuple[Path, Any, Any]:
+    """The YAML path of a pydantic error location, the type it ends in and its parent's.
+
+    Pydantic puts the tag of a discriminated union into the location
+    (`items.3.new_goal.heading`); the YAML has no such level, so it is dropped.
+    """
+    path: list[str | int] = []
+    current: Any = model
+    parent: Any = None
+    for part in loc:
+        union = _tagged_members(current)
+        if union and isinstance(part, str) and part in union:
+            current = union[part]
+            continue
+        path.append(part)
+        parent, current = current, _step(current, part)
+    return tuple(path), current, parent
+
+
+def _step(annotation: Any, part: str | int) -> Any:
+    annotation = _unwrap(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        info = annotation.model_fields.get(str(part))
+        return info.annotation if info is not None else None
+    origin = typing.get_origin(annotation)
+    if origin in (list, tuple) and isinstance(part, int):
+        args = typing.get_args(annotation)
+        return args[0] if args else None
+    if origin in (dict, Mapping):
+        args = typing.get_args(annotation)
+        return args[1] if len(args) == 2 else None
+    return None
+
+
+def _unwrap(annotation: Any) -> Any:
+    """Strip Annotated[...] and Optional[...] down to the one interesting type."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(annotation) if a is not type(None)]
+            if len(args) != 1:
+                return annotation
+            annotation = args[0]
+        else:
+            return annotation
+
+
+def _tagged_members(annotation: Any) -> dict[str, type[BaseModel]]:
+    """For a union of models each with a Literal `kind`, the models by tag."""
+    annotation = _unwrap(annotation)
+    if typing.get_origin(annotation) not in (typing.Union, types.UnionType):
+        return {}
+    members: dict[str, type[BaseModel]] = {}
+    for arg in typing.get_args(annotation):
+        if isinstance(arg, type) and issubclass(arg, BaseModel) and "kind" in arg.model_fields:
+            for tag in typing.get_args(arg.model_fields["kind"].annotation):
+                members[str(tag)] = arg
+    return members
+
+
+def _field_names(target: Any) -> list[str]:
+    target = _unwrap(target)
+    if isinstance(target, type) and issubclass(target, BaseModel):
+        return [
+            info.alias or name
+            for name, info in target.model_fields.items()
+            if info.exclude is not True
+        ]
+    return []
