@@ -1,0 +1,179 @@
+"""The text of an attached document (.docx, .pdf, .odt, .txt, .html), for review.
+
+`extract_text` never raises on a bad payload: what cannot be read comes back with
+`text=None` and an `unreadable_reason` a reviewer can act on ("encrypted",
+"corrupt: ...", "unsupported type", "no text layer").
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from xml.etree import ElementTree
+
+from docx import Document
+from docx.document import Document as DocxDocument
+from docx.table import Table, _Cell
+from docx.text.paragraph import Paragraph
+from pypdf import PdfReader
+
+from domain.mail_text import guess_decode, html_to_text, tidy_text
+
+# A zip whose parts unpack to more than this is a zip bomb, not a hearing response.
+MAX_UNPACKED_BYTES = 200 * 1024 * 1024
+
+_ODF_TEXT = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
+_DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+_ODT = "application/vnd.oasis.opendocument.text"
+
+
+@dataclass(frozen=True)
+class ExtractedText:
+    """The text of a document, or why there is none."""
+
+    text: str | None
+    unreadable_reason: str | None = None
+
+
+class _Unreadable(Exception):
+    """A document that can be recognised but not read; the message is the reason."""
+
+
+def _short(error: Exception) -> str:
+    detail = " ".join(str(error).split())[:80]
+    return f"{type(error).__name__}: {detail}" if detail else type(error).__name__
+
+
+def _check_zip(payload: bytes) -> zipfile.ZipFile:
+    archive = zipfile.ZipFile(io.BytesIO(payload))
+    if sum(info.file_size for info in archive.infolist()) > MAX_UNPACKED_BYTES:
+        raise _Unreadable("too large when unpacked")
+    return archive
+
+
+def _docx_blocks(container: DocxDocument | _Cell) -> Iterator[str]:
+    """Paragraph texts and table rows (cells joined by ' | ') in document order."""
+    for block in container.iter_inner_content():
+        if isinstance(block, Paragraph):
+            yield block.text
+        elif isinstance(block, Table):
+            for row in block.rows:
+                cells: list[str] = []
+                seen: set[int] = set()
+                for cell in row.cells:
+                    if id(cell._tc) in seen:  # a merged cell is listed once per grid column
+                        continue
+                    seen.add(id(cell._tc))
+                    cells.append(" ".join(t.strip() for t in _docx_blocks(cell) if t.strip()))
+                yield " | ".join(cells)
+
+
+def _docx(payload: bytes) -> str:
+    _check_zip(payload).close()
+    return "\n".join(_docx_blocks(Document(io.BytesIO(payload))))
+
+
+def _pdf(payload: bytes) -> str:
+    reader = PdfReader(io.BytesIO(payload))
+    if reader.is_encrypted:
+        try:
+            opened = reader.decrypt("")  # many PDFs are encrypted only to restrict printing
+        except Exception as error:  # pypdf raises various errors for unknown ciphers
+            raise _Unreadable("encrypted") from error
+        if not opened:
+            raise _Unreadable("encrypted")
+    pages = [page.extract_text() or "" for page in reader.pages]
+    text = "\n\n".join(pages)
+    if not text.strip():
+        raise _Unreadable("no text layer (scanned?)")
+    return text
+
+
+def _odf_paragraph(element: ElementTree.Element) -> str:
+    """The text of a text:p or text:h, with ODF's space, tab and line-break elements."""
+    parts: list[str] = [element.text or ""]
+    for child in element:
+        tag = child.tag.rpartition("}")[2]
+        if tag == "s":
+            parts.append(" " * int(child.get(f"{{{_ODF_TEXT}}}c", "1")))
+        elif tag == "tab":
+            parts.append("\t")
+        elif tag == "line-break":
+            parts.append("\n")
+        elif tag not in ("note", "annotation"):
+            parts.append(_odf_paragraph(child))
+        parts.append(child.tail or "")
+    return "".join(parts)
+
+
+def _odf_blocks(element: ElementTree.Element) -> Iterator[str]:
+    for child in element:
+        if child.tag in (f"{{{_ODF_TEXT}}}p", f"{{{_ODF_TEXT}}}h"):
+            yield _odf_paragraph(child)
+        else:
+            yield from _odf_blocks(child)
+
+
+def _odt(payload: bytes) -> str:
+    with _check_zip(payload) as archive:
+        try:
+            content = archive.read("content.xml")
+        except KeyError:
+            raise _Unreadable("corrupt: no content.xml in the ODT file") from None
+    return "\n".join(_odf_blocks(ElementTree.fromstring(content)))
+
+
+def _txt(payload: bytes) -> str:
+    if b"\x00" in payload and not payload.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise _Unreadable("corrupt: binary data in a text file")
+    return guess_decode(payload)
+
+
+def _html(payload: bytes) -> str:
+    return html_to_text(guess_decode(payload))
+
+
+_BY_EXTENSION: dict[str, Callable[[bytes], str]] = {
+    ".docx": _docx,
+    ".pdf": _pdf,
+    ".odt": _odt,
+    ".txt": _txt,
+    ".text": _txt,
+    ".htm": _html,
+    ".html": _html,
+}
+_BY_CONTENT_TYPE: dict[str, Callable[[bytes], str]] = {
+    _DOCX: _docx,
+    "application/pdf": _pdf,
+    _ODT: _odt,
+    "text/plain": _txt,
+    "text/html": _html,
+}
+
+
+def _reader_for(filename: str, content_type: str, payload: bytes) -> Callable[[bytes], str] | None:
+    """By extension, then by declared type, then by the PDF signature."""
+    extension = PurePosixPath(filename.replace("\\", "/").lower()).suffix
+    reader = _BY_EXTENSION.get(extension)
+    if reader is None:
+        reader = _BY_CONTENT_TYPE.get(content_type.split(";")[0].strip().lower())
+    if reader is None and payload.startswith(b"%PDF-"):
+        reader = _pdf
+    return reader
+
+
+def extract_text(filename: str, content_type: str, payload: bytes) -> ExtractedText:
+    """The text of an attachment; never raises on a bad payload."""
+    reader = _reader_for(filename or "", content_type or "", payload)
+    if reader is None:
+        return ExtractedText(None, "unsupported type")
+    try:
+        text = reader(payload)
+    except _Unreadable as reason:
+        return ExtractedText(None, str(reason))
+    except Exception as error:  # every library raises its own kinds on corrupt files
+        return ExtractedText(None, f"corrupt: {_short(error)}")
+    return ExtractedText(tidy_text(text))
