@@ -10,7 +10,8 @@ import typer
 
 from domain.errors import UserError
 from flows import output, runtime
-from flows.reference import run_init
+from flows.cli_hearing import actor, hearing_app
+from flows.flow_client import FlowFailed
 from storage import catalogue, ledger
 from storage.db import read_session, write_session
 
@@ -24,6 +25,7 @@ goals_app = typer.Typer(help="The learning-goal catalogue.", no_args_is_help=Tru
 ids_app = typer.Typer(help="The learning-goal ID ledger.", no_args_is_help=True)
 app.add_typer(goals_app, name="goals")
 app.add_typer(ids_app, name="ids")
+app.add_typer(hearing_app, name="hearing")
 
 # Typer may vendor click; find its ClickException through a public subclass.
 _CLICK_EXCEPTION = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
@@ -37,6 +39,8 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON on stdout, fo
 @app.command()
 def init(json_out: JsonFlag = False) -> None:
     """Create or upgrade the database and load or refresh the reference data."""
+    from flows.reference import run_init
+
     summary = run_init()
     if json_out:
         output.print_json(summary)
@@ -153,6 +157,25 @@ def ids_reserve(
         output.stdout.print(f"{reservation.display} {verb} for key '{reservation.key}'")
 
 
+@goals_app.command("activate")
+def goals_activate(
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="YYYY-MM-DD; default: today.")
+    ] = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Put codified hearings whose effective date has come in effect."""
+    from flows.flow_runner import run_flow
+
+    runtime.as_of_moment(as_of)
+    runtime.engine()
+    result = run_flow("hearing_flows", "activate_effective_goals", as_of=as_of, actor=actor())
+    if json_out:
+        output.print_json(result)
+    else:
+        output.stdout.print(f"in effect: {', '.join(result['done']) or 'none'}")
+
+
 def main() -> None:
     """Console entry point: user errors end in one line on stderr and exit code 2."""
     try:
@@ -160,6 +183,9 @@ def main() -> None:
     except UserError as exc:
         output.error_line(str(exc))
         sys.exit(2)
+    except FlowFailed as exc:
+        output.error_line(str(exc))
+        sys.exit(1)
     except typer.Abort:
         output.error_line("aborted")
         sys.exit(130)

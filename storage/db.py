@@ -12,8 +12,6 @@ from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
@@ -107,8 +105,7 @@ def read_session(engine: Engine) -> Iterator[Session]:
         _translate_connection_errors(engine),
         Session(engine.execution_options(read_only=True)) as session,
     ):
-        yield session
-        session.rollback()
+        yield session  # closing ends the transaction; loaded rows stay readable
 
 
 @contextmanager
@@ -144,7 +141,9 @@ def _first_line(error: object) -> str:
     return text.splitlines()[0] if text else type(error).__name__
 
 
-def alembic_config(engine: Engine) -> Config:
+def alembic_config(engine: Engine):  # -> alembic.config.Config, imported lazily
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", str(engine.url).replace("%", "%%"))
@@ -153,6 +152,8 @@ def alembic_config(engine: Engine) -> Config:
 
 def upgrade_schema(engine: Engine) -> None:
     """Create or upgrade the schema to the newest migration."""
+    from alembic import command
+
     config = alembic_config(engine)
     with _translate_connection_errors(engine), engine.begin() as connection:
         config.attributes["connection"] = connection

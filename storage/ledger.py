@@ -126,6 +126,18 @@ def _allocate_number(session: Session, prefix: str) -> int:
     return number
 
 
+def _number_in_use(session: Session, prefix: str, number: int) -> bool:
+    for table in (LearningGoalRow, IdReservationRow):
+        used = session.exec(
+            select(func.count())
+            .select_from(table)
+            .where(table.prefix == prefix, table.number == number)
+        ).one()
+        if used:
+            return True
+    return False
+
+
 def _existing(session: Session, key: str) -> IdReservationRow | None:
     return session.exec(select(IdReservationRow).where(IdReservationRow.key == key)).first()
 
@@ -222,6 +234,40 @@ def resolve_deferred(session: Session, key: str, now: datetime) -> Reservation:
     row.number = _allocate_number(session, row.prefix)
     row.status = "reserved"
     row.resolved_at = now
+    session.add(row)
+    session.flush()
+    return _to_reservation(row, padding, new=True)
+
+
+def resolve_deferred_to(session: Session, key: str, goal_id: str, now: datetime) -> Reservation:
+    """Give a deferred reservation a chosen number, if no one has used or held it."""
+    row = _existing(session, key)
+    if row is None:
+        raise LedgerError(f"no reservation with key '{key}'")
+    registry_ = registry(session)
+    wanted = registry_.parse(goal_id)
+    padding = registry_.paddings[row.prefix]
+    if wanted.prefix != row.prefix:
+        raise LedgerError(
+            f"{goal_id} is not a {row.prefix} ID; resolve {key} with a {row.prefix} ID"
+        )
+    if row.status != "deferred":
+        return _to_reservation(row, padding, new=False)
+    counter = session.exec(
+        select(IdCounterRow).where(IdCounterRow.prefix == row.prefix).with_for_update()
+    ).first()
+    floor = session.get(IdPrefixRow, row.prefix).floor or 0
+    if _number_in_use(session, row.prefix, wanted.number) or wanted.number <= floor:
+        raise LedgerError(
+            f"{wanted} is already used or below the highest number in use ({floor}); "
+            "use 'resolve_id: next' or a free ID from 'hoering ids next'"
+        )
+    row.number = wanted.number
+    row.status = "reserved"
+    row.resolved_at = now
+    if counter is not None and counter.last_number < wanted.number:
+        counter.last_number = wanted.number
+        session.add(counter)
     session.add(row)
     session.flush()
     return _to_reservation(row, padding, new=True)

@@ -135,3 +135,28 @@ def hoering_env(tmp_path, monkeypatch, db_url) -> dict[str, str]:
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     return env
+
+
+@pytest.fixture(scope="session")
+def prefect_api(tmp_path_factory) -> Iterator[str]:
+    """One Prefect test harness (a real API server on loopback) for the whole session.
+
+    Its URL is also exported as PREFECT_API_URL so CLI subprocesses report there.
+    """
+    home = tmp_path_factory.mktemp("prefect-home")
+    os.environ["PREFECT_HOME"] = str(home)
+    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        url = PREFECT_API_URL.value()
+        os.environ["PREFECT_API_URL"] = url
+        yield url
+        os.environ.pop("PREFECT_API_URL", None)
+
+
+@pytest.fixture
+def flow_env(hoering_env, prefect_api) -> dict[str, str]:
+    """CLI environment whose flows report to the session's Prefect harness."""
+    return {**hoering_env, "PREFECT_API_URL": prefect_api}

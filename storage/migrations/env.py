@@ -6,7 +6,9 @@ from alembic import context
 from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
-import storage.models  # noqa: F401  (registers the tables)
+import storage.hearing_models
+import storage.intake_models
+import storage.models  # noqa: F401
 
 config = context.config
 target_metadata = SQLModel.metadata
