@@ -11,6 +11,7 @@ import typer
 from domain.errors import UserError
 from flows import output, runtime
 from flows.cli_hearing import actor, hearing_app
+from flows.cli_outbox import outbox_app, reminders_app
 from flows.flow_client import FlowFailed
 from storage import catalogue, ledger
 from storage.db import read_session, write_session
@@ -26,6 +27,8 @@ ids_app = typer.Typer(help="The learning-goal ID ledger.", no_args_is_help=True)
 app.add_typer(goals_app, name="goals")
 app.add_typer(ids_app, name="ids")
 app.add_typer(hearing_app, name="hearing")
+app.add_typer(outbox_app, name="outbox")
+app.add_typer(reminders_app, name="reminders")
 
 # Typer may vendor click; find its ClickException through a public subclass.
 _CLICK_EXCEPTION = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
@@ -195,6 +198,25 @@ def main() -> None:
         sys.exit(2)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
+    except Exception as exc:  # a bug, not the user's fault: one line here, details logged
+        log = _log_internal_error()
+        output.error_line(f"internal error: {type(exc).__name__}: {exc} (details in {log})")
+        sys.exit(1)
+
+
+def _log_internal_error() -> str:
+    import traceback
+    from datetime import datetime as _dt
+
+    try:
+        folder = runtime.settings().data_dir
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / "errors.log"
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write(f"--- {_dt.now(UTC).isoformat()} {sys.argv}\n{traceback.format_exc()}")
+        return str(path)
+    except OSError:
+        return "stderr (the data dir is not writable)"
 
 
 if __name__ == "__main__":
