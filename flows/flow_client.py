@@ -90,6 +90,7 @@ def call_flow(data_dir: Path, module: str, name: str, **params: Any) -> Any:
     path = _socket_path(data_dir)
     payload = {"module": module, "name": name, "params": params}
     lock_path = path.with_suffix(".lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
     with lock_path.open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one starter at a time
         if not _alive(path):

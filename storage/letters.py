@@ -334,11 +334,11 @@ class _DocxWriter:
         columns = max(len(cells) for _, cells in rows)
         table = self.document.add_table(rows=len(rows), cols=columns)
         table.style = self.document.styles["Table Grid"]
-        for row_index, (is_header, cells) in enumerate(rows):
+        # Row by row: table.cell(r, c) rebuilds the cell grid on every call (quadratic).
+        for row, (is_header, cells) in zip(table.rows, rows, strict=True):
             if is_header:
-                _repeat_as_header(table.rows[row_index]._tr)
-            for column, inline in enumerate(cells):
-                cell = table.cell(row_index, column)
+                _repeat_as_header(row._tr)
+            for cell, inline in zip(row.cells, cells, strict=False):
                 _add_inline_runs(
                     cell.paragraphs[0], inline.children or [], keep_breaks=False, bold=is_header
                 )

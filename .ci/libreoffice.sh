@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# LibreOffice for tests/test_letters_pdf.py: Debian's libreoffice-writer-nogui (soffice)
+# and fonts-liberation (Liberation Sans has Arial's metrics, the letters' font).
+#
+# Installs with apt-get only what is missing; with both present it does nothing.
+# Quiet unless it fails (then the tail of apt-get's output goes to stderr).
+set -euo pipefail
+
+log() { echo "[libreoffice] $*" >&2; }
+
+has_liberation_sans() {
+  if command -v fc-list >/dev/null 2>&1; then
+    fc-list ':family=Liberation Sans' | grep -q .
+  else
+    dpkg-query -W -f='${Status}' fonts-liberation 2>/dev/null | grep -q 'install ok installed'
+  fi
+}
+
+missing=()
+command -v soffice >/dev/null 2>&1 || missing+=(libreoffice-writer-nogui)
+has_liberation_sans || missing+=(fonts-liberation)
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+SUDO=()
+if [[ $(id -u) -ne 0 ]]; then
+  if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    SUDO=(sudo -n)
+  else
+    log "not root and no password-less sudo: install ${missing[*]} yourself" \
+      "(sudo apt-get install --no-install-recommends ${missing[*]})"
+    exit 1
+  fi
+fi
+
+output="$(mktemp)"
+trap 'rm -f "$output"' EXIT
+export DEBIAN_FRONTEND=noninteractive
+if ! {
+  "${SUDO[@]}" apt-get update -qq &&
+    "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+} >"$output" 2>&1; then
+  tail -n 30 "$output" >&2
+  log "installing ${missing[*]} with apt-get failed"
+  exit 1
+fi
+
+if ! command -v soffice >/dev/null 2>&1; then
+  log "soffice is still missing after installing ${missing[*]}"
+  exit 1
+fi

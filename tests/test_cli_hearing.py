@@ -1,0 +1,145 @@
+"""The hearing commands as staff run them: separate processes, flows reported to Prefect."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.cli_helpers import assert_one_line_error, run_hoering
+from tests.hearing_helpers import SPEC_PATH
+
+
+@pytest.fixture
+def inline_env(flow_env):
+    return {**flow_env, "HOERING_INLINE_FLOWS": "1"}
+
+
+def test_create_circulate_status_history_letters(inline_env):
+    created = run_hoering(
+        "hearing", "create", str(SPEC_PATH), "--as-of", "2024-03-20", "--json", env=inline_env
+    )
+    assert created.code == 0, created.stderr
+    assert created.json()["ids"]["BLS"] == "BLS-154"
+    assert created.json()["ids"]["HJS"] == "HJS-xxx"
+
+    circulated = run_hoering(
+        "hearing", "circulate", "24/750", "--as-of", "2024-03-22", "--json", env=inline_env
+    )
+    assert circulated.code == 0, circulated.stderr
+    assert circulated.json()["to"] == "circulated"
+    assert "three months" in circulated.stderr  # the utredningsinstruks warning
+
+    again = run_hoering(
+        "hearing", "circulate", "24/750", "--as-of", "2024-03-23", "--json", env=inline_env
+    )
+    assert again.json()["already_done"] is True
+
+    status = run_hoering("hearing", "status", "24/750", "--json", env=inline_env).json()
+    assert status["state"] == "circulated"
+    assert status["circulated_on"] == "2024-03-22"
+    assert {i["id"] for i in status["items"]} >= {"AMM-068", "ONC-069", "HJS-xxx"}
+    assert status["recipients"] and not any(r["answered"] for r in status["recipients"])
+
+    history = run_hoering("hearing", "history", "24/750", "--json", env=inline_env).json()
+    assert [e["action"] for e in history] == ["create", "circulate"]
+    assert history[1]["from"] == "draft" and history[1]["to"] == "circulated"
+
+    letters = run_hoering("hearing", "letters", "24/750", "--json", env=inline_env).json()
+    kinds = {letter["kind"]: letter for letter in letters}
+    assert set(kinds) == {"hoeringsbrev", "endringsoversikt"}
+    letter = kinds["hoeringsbrev"]
+    assert letter["document_number"] == "24/750-1"
+    assert hashlib.sha256(Path(letter["path"]).read_bytes()).hexdigest() == letter["sha256"]
+
+
+def test_bad_spec_is_one_line_and_writes_nothing(inline_env, tmp_path):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(SPEC_PATH.read_text().replace("deadline: 2024-05-31", "deadline: 2024-05-32"))
+    assert_one_line_error(
+        run_hoering("hearing", "create", str(broken), env=inline_env), "broken.yaml", "deadline"
+    )
+    assert run_hoering("hearing", "list", "--json", env=inline_env).json() == []
+    assert_one_line_error(
+        run_hoering("hearing", "create", str(tmp_path / "missing.yaml"), env=inline_env),
+        "not found",
+    )
+
+
+def test_refusals_and_bad_dates_are_one_line(inline_env):
+    assert_one_line_error(
+        run_hoering("hearing", "circulate", "99/999", env=inline_env), "no hearing", "99/999"
+    )
+    run_hoering("hearing", "create", str(SPEC_PATH), "--as-of", "2024-03-20", env=inline_env)
+    assert_one_line_error(
+        run_hoering("hearing", "circulate", "24/750", "--as-of", "2024-13-01", env=inline_env),
+        "--as-of",
+    )
+    assert_one_line_error(
+        run_hoering("hearing", "close", "24/750", "--as-of", "2024-06-01", env=inline_env),
+        "cannot close",
+        "draft",
+    )
+    status = run_hoering("hearing", "status", "24/750", "--json", env=inline_env).json()
+    assert status["state"] == "draft"
+
+
+def test_read_only_commands_never_import_prefect(hoering_env, tmp_path):
+    """status/letters/history/goals/ids run without Prefect: no import, no server."""
+    run_hoering("ids", "next", "BLS", env=hoering_env)
+    probe = (
+        "import sys\n"
+        "from flows.cli import app\n"
+        "for args in (['ids','next','BLS'], ['goals','list','--specialty','BLS'],\n"
+        "             ['hearing','list'], ['specialties']):\n"
+        "    try:\n"
+        "        app(args, standalone_mode=False)\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "print('prefect' in sys.modules)\n"
+    )
+    env = {k: v for k, v in hoering_env.items()}
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        env={**__import__("os").environ, **env},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "False"
+    assert not (Path(hoering_env["HOERING_DATA_DIR"]) / "prefect" / "server.json").exists()
+
+
+def test_flow_service_runs_flows_and_is_reused(flow_env):
+    """Without HOERING_INLINE_FLOWS, a resident service runs the flows; it is reused."""
+    env = {k: v for k, v in flow_env.items() if k != "HOERING_INLINE_FLOWS"}
+    home = Path(env["HOERING_DATA_DIR"]) / "prefect"
+    try:
+        first = run_hoering(
+            "hearing", "create", str(SPEC_PATH), "--as-of", "2024-03-20", "--json", env=env
+        )
+        assert first.code == 0, first.stderr
+        sockets = list(home.glob("flows-*.sock"))
+        assert len(sockets) == 1
+        second = run_hoering(
+            "hearing", "circulate", "24/750", "--as-of", "2024-03-22", "--json", env=env
+        )
+        assert second.code == 0, second.stderr
+        assert second.json()["to"] == "circulated"
+        assert list(home.glob("flows-*.sock")) == sockets  # the same service answered
+        refused = run_hoering("hearing", "close", "24/750", "--as-of", "2024-04-01", env=env)
+        assert_one_line_error(refused, "cannot close")
+    finally:
+        for sock in home.glob("flows-*.sock"):
+            sock.unlink()  # the service notices and exits
+    time.sleep(0.1)
+    log = home / "flow-service.log"
+    assert "Traceback" not in (log.read_text() if log.exists() else "")
+    assert json.loads(run_hoering("hearing", "list", "--json", env=env).stdout)[0]["state"] == (
+        "circulated"
+    )
