@@ -377,6 +377,8 @@ class HearingSpec(SpecModel):
     planned_codification: Month
     effective_date: Date | None = None
     short_deadline_reason: Text | None = None
+    # Days before the deadline a reminder goes out; None: the setting (default 14 and 3).
+    reminder_days: list[Annotated[int, Field(ge=1, le=365)]] | None = None
     contact: ContactPerson
     case_officer: CaseOfficer
     signatories: list[Signatory] = Field(min_length=1)

@@ -12,6 +12,8 @@ from domain.errors import UserError
 from flows import output, runtime
 from flows.cli_hearing import actor, hearing_app
 from flows.cli_outbox import outbox_app, reminders_app
+from flows.cli_responses import responses_app
+from flows.cli_review import hearing_review_app, review_app
 from flows.flow_client import FlowFailed
 from storage import catalogue, ledger
 from storage.db import read_session, write_session
@@ -29,6 +31,9 @@ app.add_typer(ids_app, name="ids")
 app.add_typer(hearing_app, name="hearing")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(reminders_app, name="reminders")
+app.add_typer(responses_app, name="responses")
+app.add_typer(review_app, name="review")
+hearing_app.add_typer(hearing_review_app)  # hoering hearing summary / publish
 
 # Typer may vendor click; find its ClickException through a public subclass.
 _CLICK_EXCEPTION = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")

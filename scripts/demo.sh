@@ -11,7 +11,7 @@ unset HOERING_DATABASE_URL
 export HOERING_ACTOR="${HOERING_ACTOR:-demo}"
 rm -rf "$HOERING_DATA_DIR/hoering.db" "$HOERING_DATA_DIR/hoering.db-wal" \
   "$HOERING_DATA_DIR/hoering.db-shm" "$HOERING_DATA_DIR/letters" "$HOERING_DATA_DIR/blobs" \
-  "$HOERING_DATA_DIR/outbox-sent"
+  "$HOERING_DATA_DIR/outbox-sent" "$HOERING_DATA_DIR/outbox" "$HOERING_DATA_DIR/publication"
 SPEC=examples/hearings/24-750-kliniske-studier.yaml
 DECISIONS=examples/hearings/24-750-vedtak.yaml
 
@@ -28,23 +28,27 @@ step "20 March 2024: create the hearing from its spec (starts the local Prefect 
 hoering hearing create "$SPEC" --as-of 2024-03-20
 step "22 March 2024: circulate"
 hoering hearing circulate 24/750 --as-of 2024-03-22
-if [ -d examples/responses/24-750 ]; then
-  step "Responses arrive by e-mail"
-  hoering responses import examples/responses/24-750 --as-of 2024-06-03
-fi
-if hoering reminders --help >/dev/null 2>&1; then
-  step "16 and 28 May 2024: reminders to those who have not answered"
-  hoering reminders send --as-of 2024-05-16
-  hoering reminders send --as-of 2024-05-28
-fi
+step "16 and 28 May 2024: reminders to recipients who have not answered (sent to a folder)"
+hoering reminders send --as-of 2024-05-16
+hoering reminders send --as-of 2024-05-28
 step "1 June 2024: the deadline day has ended; close"
 hoering hearing close 24/750 --as-of 2024-06-01
-step "10 June 2024: review done"
+step "3 June 2024: the post room's mailbox is imported (responses, receipts queued; late ones flagged)"
+hoering responses import examples/responses/24-750 --as-of 2024-06-03
+hoering responses list 24/750
+step "5-10 June 2024: review: a stance for every response (the campaign reviewed as one group)"
+hoering review campaigns 24/750
+hoering review apply 24/750 examples/hearings/24-750-review.yaml
 hoering hearing review-done 24/750 --as-of 2024-06-10
 step "16 September 2024: codify the decisions (HJS gets its ID now)"
 hoering hearing codify 24/750 "$DECISIONS" --as-of 2024-09-16
 step "1 September 2025: the goals take effect"
 hoering goals activate --as-of 2025-09-01
+step "The hearing summary (høringsoppsummering) and the publication export"
+hoering hearing summary 24/750 --as-of 2024-09-16
+hoering hearing publish 24/750 "$HOERING_DATA_DIR/publication" --as-of 2024-09-16
+step "Send the outbox (letters, receipts, orienteringsbrev) to the folder transport"
+hoering outbox send --as-of 2024-09-16
 step "Status and history"
 hoering hearing status 24/750
 hoering hearing history 24/750
@@ -55,3 +59,5 @@ step "Letters"
 hoering hearing letters 24/750
 echo
 echo "Letters written to: $HOERING_DATA_DIR/letters/24-750"
+echo "E-mails sent (folder transport): $HOERING_DATA_DIR/outbox-sent"
+echo "Publication export: $HOERING_DATA_DIR/publication"

@@ -299,7 +299,7 @@ def create_hearing(
 
 
 def _unreviewed_responses(session: Session, hearing: HearingRow) -> int:
-    from storage.intake import unreviewed_response_count  # the intake owns responses
+    from storage.review import unreviewed_response_count  # leaves out automatic replies
 
     return unreviewed_response_count(session, hearing.id)
 

@@ -437,16 +437,17 @@ def test_a_date_without_zone_is_taken_as_utc() -> None:
 
 def test_headers_that_policy_default_chokes_on_are_read_the_compat32_way() -> None:
     raw = crlf(
-        b"From: Helse Vest RHF <post@helse-vest.no>\n"
+        b"From: Helse Vest RHF <post@helse-vest.no>, <\n"
         b"To: postmottak@helsedir.no, <\n"
         b"Message-ID: <@>\n"
         b"Subject: Svar sak 24/750\n\nVi st\xc3\xb8tter forslaget.\n"
     )
     result = parsed(raw)
+    assert (result.from_name, result.from_address) == ("Helse Vest RHF", "post@helse-vest.no")
     assert result.to_addresses == ("postmottak@helsedir.no",)
     assert result.message_id == "<@>"
     assert result.body_text == "Vi støtter forslaget."
-    assert any("header To not parsable (IndexError)" in warning for warning in result.warnings)
+    assert any("header From not parsable (IndexError)" in warning for warning in result.warnings)
 
 
 def test_a_mbox_from_line_before_the_headers_is_ignored() -> None:

@@ -55,6 +55,10 @@ EXPECTED = {
         "flows/intake_flows.py:import_from_configured_mailbox",
         "*/15 * * * *",
     ),
+    "group-campaigns": ("flows/review_flows.py:group_campaigns", None),
+    "apply-review-file": ("flows/review_flows.py:apply_review_file", None),
+    "hearing-summary": ("flows/review_flows.py:hearing_summary", None),
+    "publish-hearing": ("flows/review_flows.py:publish_hearing", None),
 }
 
 

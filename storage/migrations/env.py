@@ -8,7 +8,8 @@ from sqlmodel import SQLModel
 
 import storage.hearing_models
 import storage.intake_models
-import storage.models  # noqa: F401
+import storage.models
+import storage.review_models  # noqa: F401
 
 config = context.config
 target_metadata = SQLModel.metadata

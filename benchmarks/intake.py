@@ -1,0 +1,361 @@
+"""E-mail intake throughput and memory, against the standard library in the same run.
+
+For each count (default 10,000) the benchmark writes that many realistic responses
+(Norwegian text, 30 % with a .docx, 10 % with a PDF, HTML alternatives, a few resends
+and a little junk) into a Maildir, then, in a fresh process:
+
+  - baseline: the standard library's own parse-and-hash of the same files: read the
+    file, sha256 it, parse it with `email` (policy.default) and sha256 every decoded
+    leaf part;
+  - hoering: the import flow (`flows.intake_flows.import_responses`, run as a Prefect
+    flow against a local Prefect server, one task per batch of 200) into a fresh SQLite
+    database and blob store: raw bytes kept, parsed, matched, numbered, attachment text
+    extracted, receipts queued.
+
+It prints messages per second of both, their ratio (target: at least 0.5), and the
+peak resident memory of the importing process: with `--counts 10000 50000` it shows
+whether memory stays flat as the mailbox grows.
+
+Run: .venv/bin/python -m benchmarks.intake [--counts 10000 50000] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import json
+import os
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# --- generating the mailbox -----------------------------------------------------------------
+
+OPENINGS = [
+    "Vi viser til høringsbrev om nytt læringsmål om kliniske studier.",
+    "Takk for muligheten til å gi innspill til forslaget.",
+    "Helseforetaket har behandlet høringen i fagrådet for spesialistutdanning.",
+    "Fagmiljøet har gått gjennom forslaget til læringsmål.",
+]
+STANCES = [
+    "Vi støtter forslaget slik det foreligger.",
+    "Vi støtter intensjonen, men mener kravet om deltakelse i en klinisk studie er for strengt.",
+    "Vi har ingen merknader til forslaget.",
+    "Vi er bekymret for kapasiteten til veiledning i mindre sykehus.",
+    "Læringsmålet bør legges til del 3 av utdanningen, ikke del 2.",
+]
+DETAILS = [
+    "Det er viktig at leger i spesialisering får praktisk erfaring med informert samtykke.",
+    "Forskningsstøtte ved regionale kompetansesentre kan bidra til gjennomføringen.",
+    "Vi foreslår at læringsmålet oppnås gjennom kurs kombinert med praktisk tjeneste.",
+    "Ikrafttredelse 1. september 2025 gir tilstrekkelig tid til omstilling.",
+    "Kompetansenivået bør være «kjenne til» og ikke «kunne utføre».",
+]
+SENDERS = [
+    ("Åse Ødegård", "ase.odegard@helse-vest.no"),
+    ("Per Håkonsen", "per.hakonsen@helse-bergen.no"),
+    ("Kari Nordmann", "kari.nordmann@mh.ntnu.no"),
+    ("Spesialitetskomiteen i blodsykdommer", "spesialitetskomite-bls@legeforeningen.no"),
+    ("Ola Dahl", "ola.dahl@legeforeningen.no"),
+    ("RegUt Helse Sør-Øst", "regutpost@ous-hf.no"),
+    ("Ingrid Bø", "ingrid.bo@helse-nord.no"),
+    ("Jon Ås", "jon.as@gmail.com"),
+    ("Sykehuset Innlandet", "postmottak@sykehuset-innlandet.no"),
+    ("Liv Berg", "liv.berg@medisin.uio.no"),
+]
+SUBJECTS = [
+    "SV: Høring – læringsmål om kliniske studier, sak 24/750",
+    "Høringssvar sak 24/750",
+    "Innspill til høring, saksnr. 24/750",
+    "Høringsinnspill fra {org}",
+    "Deres ref. 24/750-1 – høringssvar",
+    "Høringssvar",
+]
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def _docx_template() -> tuple[dict[str, bytes], str]:
+    """A real .docx (python-docx), whose document.xml is rewritten per message."""
+    from docx import Document
+
+    document = Document()
+    document.add_paragraph("PLACEHOLDER")
+    buffer = io.BytesIO()
+    document.save(buffer)
+    with zipfile.ZipFile(buffer) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    return parts, parts["word/document.xml"].decode("utf-8")
+
+
+def _docx(parts: dict[str, bytes], xml: str, paragraphs: list[str]) -> bytes:
+    body = "".join(f"<w:p><w:r><w:t>{escape(p)}</w:t></w:r></w:p>" for p in paragraphs)
+    start = xml.index("<w:p>")
+    end = xml.index("</w:p>", start) + len("</w:p>")
+    document = xml[:start] + body + xml[end:]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in parts.items():
+            archive.writestr(name, document if name == "word/document.xml" else data)
+    return buffer.getvalue()
+
+
+def _pdf(lines: list[str]) -> bytes:
+    shown = " ".join(
+        "(" + line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)") + ") '"
+        for line in lines
+    )
+    content = f"BT /F1 11 Tf 72 770 Td 14 TL {shown} ET".encode("cp1252", "replace")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
+    ]
+    out = b"%PDF-1.4\n"
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return out
+
+
+def _text(rng: random.Random, number: int) -> list[str]:
+    paragraphs = [rng.choice(OPENINGS), rng.choice(STANCES)]
+    paragraphs += rng.sample(DETAILS, k=rng.randint(1, 4))
+    paragraphs.append(f"Vår referanse: {2024}/{1000 + number}.")
+    return paragraphs
+
+
+def generate_maildir(folder: Path, count: int, seed: int = 750) -> dict[str, int]:
+    """`count` responses in `folder` (a Maildir); returns what was generated."""
+    rng = random.Random(seed)
+    parts, xml = _docx_template()
+    for sub in ("cur", "new", "tmp"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    stats = {"docx": 0, "pdf": 0, "resend": 0, "junk": 0, "bytes": 0}
+    previous: bytes | None = None
+    for number in range(count):
+        roll = rng.random()
+        if previous is not None and roll < 0.01:
+            raw = previous  # delivered twice
+            stats["resend"] += 1
+        elif roll < 0.015:
+            raw = b"\x01\x02\x03\x04 binary junk " + os.urandom(64)
+            stats["junk"] += 1
+        else:
+            raw = _message(rng, number, parts, xml, stats)
+            previous = raw
+        name = f"{1717000000 + number}.M{number}P42.postmottak"
+        (folder / "new" / name).write_bytes(raw)
+        stats["bytes"] += len(raw)
+    return stats
+
+
+def _message(
+    rng: random.Random, number: int, parts: dict[str, bytes], xml: str, stats: dict[str, int]
+) -> bytes:
+    name, address = rng.choice(SENDERS)
+    paragraphs = _text(rng, number)
+    mail = EmailMessage()
+    mail["From"] = f"{name} <{address}>"
+    mail["To"] = "Postmottak Helsedirektoratet <postmottak@helsedir.no>"
+    mail["Subject"] = rng.choice(SUBJECTS).format(org=name)
+    day, hour = rng.randint(1, 31), rng.randint(7, 23)
+    mail["Date"] = f"{day:02d} May 2024 {hour:02d}:{rng.randint(0, 59):02d}:00 +0200"
+    mail["Message-ID"] = f"<{number}.{rng.getrandbits(48):x}@{address.split('@')[1]}>"
+    mail["Received"] = (
+        f"from mail.{address.split('@')[1]} by mx.helsedir.no; "
+        f"{day:02d} May 2024 {hour:02d}:59:00 +0200"
+    )
+    body = "Hei,\n\n" + "\n\n".join(paragraphs) + f"\n\nVennlig hilsen\n{name}\n"
+    mail.set_content(body)
+    if rng.random() < 0.5:
+        html = "".join(f"<p>{escape(p)}</p>" for p in paragraphs)
+        mail.add_alternative(f"<html><body>{html}</body></html>", subtype="html")
+    roll = rng.random()
+    if roll < 0.30:
+        letter = _docx(parts, xml, [name, "Høringssvar sak 24/750", *paragraphs] * 3)
+        mail.add_attachment(
+            letter,
+            maintype="application",
+            subtype=DOCX_TYPE.split("/")[1],
+            filename=f"Høringssvar {name}.docx",
+        )
+        stats["docx"] += 1
+    elif roll < 0.40:
+        mail.add_attachment(
+            _pdf([name, "Deres ref.: 24/750", *paragraphs]),
+            maintype="application",
+            subtype="pdf",
+            filename="høringssvar.pdf",
+        )
+        stats["pdf"] += 1
+    return mail.as_bytes(policy=policy.SMTP)
+
+
+# --- the two measurements (in a child process) ---------------------------------------------
+
+
+def baseline(folder: Path) -> int:
+    """The standard library's parse-and-hash of every file; returns the count."""
+    parser = BytesParser(policy=policy.default)
+    count = 0
+    for sub in ("cur", "new"):
+        for path in sorted((folder / sub).iterdir()):
+            raw = path.read_bytes()
+            hashlib.sha256(raw).hexdigest()
+            message = parser.parsebytes(raw)
+            for part in message.walk():
+                if not part.is_multipart():
+                    payload = part.get_payload(decode=True) or b""
+                    hashlib.sha256(payload).hexdigest()
+            count += 1
+    return count
+
+
+def _peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def child(folder: Path, work: Path) -> dict:
+    """Measure both in this process, baseline first; prints JSON."""
+    import asyncio
+
+    os.environ["HOERING_DATA_DIR"] = str(work / "data")
+    os.environ["HOERING_DATABASE_URL"] = f"sqlite:///{work / 'hoering.db'}"
+    from flows.intake_flows import import_responses
+    from storage.db import create_db_engine, upgrade_schema, write_session
+    from storage.reference_files import default_data_dir, load_reference_data
+    from storage.reference_sync import sync_reference_data
+
+    sys.path.insert(0, str(ROOT))
+    from tests.intake_helpers import circulated_hearing
+
+    engine = create_db_engine(os.environ["HOERING_DATABASE_URL"])
+    upgrade_schema(engine)
+    with write_session(engine) as session:
+        sync_reference_data(session, load_reference_data(default_data_dir()))
+    circulated_hearing(engine)
+    engine.dispose()
+
+    started = time.perf_counter()
+    read = baseline(folder)
+    baseline_s = time.perf_counter() - started
+    rss_before = _peak_rss_mib()
+
+    started = time.perf_counter()
+    result = asyncio.run(import_responses([str(folder)], as_of="2024-06-03T09:00"))
+    import_s = time.perf_counter() - started
+    return {
+        "messages": read,
+        "baseline_s": baseline_s,
+        "import_s": import_s,
+        "counts": result["counts"],
+        "rss_before_import_mib": rss_before,
+        "peak_rss_mib": _peak_rss_mib(),
+    }
+
+
+# --- the driver ------------------------------------------------------------------------------
+
+
+def _run_child(folder: Path, work: Path, env: dict[str, str]) -> dict:
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.intake", "--child", str(folder), str(work)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"benchmark child failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--counts", type=int, nargs="+", default=[10_000])
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(Path(args.child[0]), Path(args.child[1]))))
+        return
+
+    from flows.prefect_server import ensure_prefect_api, stop_server
+
+    root = Path(tempfile.mkdtemp(prefix="hoering-intake-bench-"))
+    env = {**os.environ, "PREFECT_HOME": str(root / "prefect-home")}
+    env.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    env.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
+    started_server = "PREFECT_API_URL" not in os.environ
+    os.environ.update({k: v for k, v in env.items() if k.startswith("PREFECT_")})
+    env["PREFECT_API_URL"] = ensure_prefect_api(root / "server")
+    rows = []
+    try:
+        for count in args.counts:
+            folder = root / f"maildir-{count}"
+            started = time.perf_counter()
+            stats = generate_maildir(folder, count)
+            print(
+                f"generated {count} messages ({stats['docx']} .docx, {stats['pdf']} PDF, "
+                f"{stats['resend']} resent, {stats['junk']} junk, "
+                f"{stats['bytes'] / 2**20:.0f} MiB) in {time.perf_counter() - started:.0f} s",
+                flush=True,
+            )
+            work = root / f"work-{count}"
+            work.mkdir()
+            result = _run_child(folder, work, env)
+            rows.append(result)
+            base_rate = result["messages"] / result["baseline_s"]
+            rate = result["messages"] / result["import_s"]
+            print(
+                f"{count:>7} messages: stdlib parse+hash {base_rate:7.0f} msg/s | hoering import "
+                f"{rate:6.0f} msg/s | ratio {rate / base_rate:.2f} (target >= 0.50) | peak RSS "
+                f"{result['peak_rss_mib']:.0f} MiB (before import "
+                f"{result['rss_before_import_mib']:.0f} MiB) | {result['counts']}",
+                flush=True,
+            )
+            if not args.keep:
+                shutil.rmtree(folder)
+    finally:
+        if started_server:
+            stop_server(root / "server")
+        if not args.keep:
+            shutil.rmtree(root, ignore_errors=True)
+        else:
+            print(f"kept {root}")
+    if len(rows) > 1:
+        first, last = rows[0], rows[-1]
+        growth = last["peak_rss_mib"] - first["peak_rss_mib"]
+        print(
+            f"memory from {first['messages']} to {last['messages']} messages: "
+            f"{first['peak_rss_mib']:.0f} -> {last['peak_rss_mib']:.0f} MiB ({growth:+.0f} MiB)"
+        )
+
+
+if __name__ == "__main__":
+    main()

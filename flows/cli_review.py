@@ -1,0 +1,343 @@
+"""`hoering review ...` (review the responses of a hearing) and the `summary` and
+`publish` commands of `hoering hearing`.
+
+`hoering review CASE` lists what is left to review (read only, no Prefect); the
+commands that record something run their Prefect flow, as every state change does.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from domain.calendar import OSLO
+from domain.case_numbers import normalise_case_number
+from flows import output, runtime
+from flows.cli_hearing import actor
+from flows.files import read_text_file
+from storage.db import read_session
+
+
+class _CaseOrCommand(TyperGroup):
+    """`hoering review 24/750` is `hoering review list 24/750`: a first argument that is no
+    command name is a case number."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and not args[0].startswith("-") and args[0] not in self.commands:
+            args = ["list", *args]
+        return super().parse_args(ctx, args)
+
+
+review_app = typer.Typer(
+    cls=_CaseOrCommand,
+    help="Review the responses of a hearing: stances, items, campaigns. "
+    "'hoering review CASE' lists what is left to review.",
+    no_args_is_help=True,
+)
+hearing_review_app = typer.Typer(help="The summary and the publication export of a hearing.")
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON on stdout, for scripts.")]
+AsOf = Annotated[
+    str | None,
+    typer.Option("--as-of", help="Act as on this date (YYYY-MM-DD) or time; default: now."),
+]
+Case = Annotated[str, typer.Argument(help="Case number, e.g. 24/750.")]
+Response = Annotated[
+    str, typer.Argument(help="The response: tracking number (24/750-7) or response id.")
+]
+
+
+def _run(flow_name: str, **params: Any) -> Any:
+    from flows.flow_runner import run_flow  # Prefect only for state-changing commands
+
+    return run_flow("review_flows", flow_name, **params)
+
+
+def _checked(case: str, as_of: str | None) -> str:
+    """The canonical case; a bad case or date fails here, before Prefect starts."""
+    wanted = normalise_case_number(case, "CASE")
+    runtime.as_of_moment(as_of)
+    runtime.engine()
+    return wanted
+
+
+def _local(value: Any) -> str:
+    return value.astimezone(OSLO).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+# --- review ------------------------------------------------------------------------------------
+
+
+@review_app.command("list")
+def list_command(
+    case: Case,
+    all_responses: Annotated[
+        bool, typer.Option("--all", help="Also list responses that are reviewed.")
+    ] = False,
+    json_out: JsonFlag = False,
+) -> None:
+    """The responses to review, with the suggested stance and the phrase behind it."""
+    from storage.review import review_queue
+
+    wanted = normalise_case_number(case, "CASE")
+    with read_session(runtime.engine()) as session:
+        queue = review_queue(session, wanted, include_reviewed=all_responses)
+    if json_out:
+        output.print_json(queue)
+        return
+    rows = []
+    for row in queue["rows"]:
+        who = row["respondent"]
+        if row["campaign"]:
+            who = f"Kampanje {row['campaign']} ({row['campaign_size']} svar), f.eks. {who}"
+        rows.append(
+            (
+                row["tracking_number"],
+                who,
+                _local(row["received_at"]) + (" (late)" if row["late"] else ""),
+                row["suggested_stance_nb"] or "",
+                f"«{row['suggested_phrase']}»" if row["suggested_phrase"] else "",
+                row["stance_nb"] or "",
+            )
+        )
+    output.print_table(
+        f"{queue['case']}: {queue['unreviewed']} of {queue['responses']} responses without a "
+        "stance",
+        ["response", "from", "received", "suggested", "because of", "stance"],
+        rows,
+    )
+    if any(r["campaign"] for r in queue["rows"]):
+        output.stdout.print(
+            "Review a campaign as one: hoering review set RESPONSE --campaign --stance ..."
+        )
+
+
+@review_app.command("set")
+def set_command(
+    response: Response,
+    stance: Annotated[
+        str | None,
+        typer.Option(help="støtter | 'støtter med merknader' | 'går imot' | 'ingen merknader'."),
+    ] = None,
+    item: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--item", help="A change item the response is about (BLS or BLS-154); repeatable."
+        ),
+    ] = None,
+    note: Annotated[str | None, typer.Option(help="A note for the summary sheet.")] = None,
+    accept_suggestion: Annotated[
+        bool,
+        typer.Option(
+            "--accept-suggestion", help="Take the suggested stance (recorded as accepted)."
+        ),
+    ] = False,
+    campaign: Annotated[
+        bool, typer.Option("--campaign", help="Review the response's whole campaign group.")
+    ] = False,
+    as_of: AsOf = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Record the review of a response: its stance, the items it is about, a note."""
+    from domain.errors import UserError
+    from domain.stance import parse_stance, stance_choices_nb
+
+    if stance is None and not accept_suggestion:
+        raise UserError(
+            f"--stance: no stance given; use --stance with one of {stance_choices_nb()}, "
+            "or --accept-suggestion"
+        )
+    if stance is not None and parse_stance(stance) is None:
+        raise UserError(f"--stance: '{stance}' is not a stance; use one of {stance_choices_nb()}")
+    runtime.as_of_moment(as_of)
+    runtime.engine()
+    result = _run(
+        "review_response",
+        response=response,
+        actor=actor(),
+        stance=stance,
+        items=item or [],
+        note=note,
+        accept_suggestion=accept_suggestion,
+        campaign=campaign,
+        as_of=as_of,
+    )
+    if json_out:
+        output.print_json(result)
+        return
+    which = ", ".join(result["responses"])
+    if result["campaign"]:
+        which = f"Kampanje {result['campaign']} ({len(result['responses'])} svar)"
+    how = " (as suggested)" if result["accepted_as_suggested"] else ""
+    items = f" on {', '.join(result['items'])}" if result["items"] else ""
+    output.stdout.print(f"{which}: {result['stance_nb']}{how}{items}")
+
+
+@review_app.command("apply")
+def apply_command(
+    case: Case,
+    file: Annotated[
+        str, typer.Argument(help="The review file: .yaml or .csv, one row a response.")
+    ],
+    as_of: AsOf = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Apply a review file: every row is recorded, or none when a row is wrong."""
+    from storage.review import parse_review_file
+
+    wanted = _checked(case, as_of)
+    parse_review_file(read_text_file(file, "review"), file)  # a bad file: one line, no Prefect
+    result = _run(
+        "apply_review_file",
+        case=wanted,
+        path=str(Path(file).resolve()),
+        actor=actor(),
+        as_of=as_of,
+    )
+    if json_out:
+        output.print_json(result)
+        return
+    output.stdout.print(
+        f"{result['case']}: {result['responses_reviewed']} responses reviewed in "
+        f"{result['rows']} rows, {result['excerpts_added']} excerpts added; "
+        f"{result['unreviewed']} responses without a stance"
+    )
+
+
+@review_app.command("excerpt")
+def excerpt_command(
+    response: Response,
+    quote: Annotated[str, typer.Option(help="The passage, exactly as the response has it.")],
+    item: Annotated[
+        str | None, typer.Option(help="The change item it is about (none: the whole hearing).")
+    ] = None,
+    attachment: Annotated[
+        str | None, typer.Option(help="Look in this attachment only (its file name).")
+    ] = None,
+    as_of: AsOf = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Tie a passage of a response to a change item, for the summary."""
+    runtime.as_of_moment(as_of)
+    runtime.engine()
+    result = _run(
+        "add_excerpt",
+        response=response,
+        quote=quote,
+        actor=actor(),
+        item=item,
+        attachment=attachment,
+        as_of=as_of,
+    )
+    if json_out:
+        output.print_json(result)
+        return
+    verb = "added" if result["added"] else "already there"
+    output.stdout.print(f"{result['response']} → {result['item'] or 'hele høringen'}: {verb}")
+
+
+@review_app.command("campaigns")
+def campaigns_command(case: Case, as_of: AsOf = None, json_out: JsonFlag = False) -> None:
+    """Group near-identical responses (form letters) into campaigns and list them."""
+    wanted = _checked(case, as_of)
+    groups = _run("group_campaigns", case=wanted, actor=actor(), as_of=as_of)
+    if json_out:
+        output.print_json(groups)
+        return
+    output.print_table(
+        f"{len(groups)} campaigns in {wanted}",
+        ["campaign", "responses", "stance", "first", "text"],
+        [
+            (
+                g["campaign"],
+                g["size"],
+                g["stance_nb"] or "",
+                g["representative"],
+                g["first_lines"][:80],
+            )
+            for g in groups
+        ],
+    )
+
+
+@review_app.command("history")
+def history_command(case: Case, json_out: JsonFlag = False) -> None:
+    """Every review recorded: who, when, what, from where."""
+    from storage.review import review_history
+
+    wanted = normalise_case_number(case, "CASE")
+    with read_session(runtime.engine()) as session:
+        events = review_history(session, wanted)
+    if json_out:
+        output.print_json(events)
+        return
+    output.print_table(
+        f"Reviews of {wanted}",
+        ["at", "who", "response", "stance", "as suggested", "source"],
+        [
+            (
+                _local(e["at"]),
+                e["actor"],
+                e["response"] or f"Kampanje {e['campaign']} ({e['members']})",
+                e["stance"],
+                "yes" if e["accepted_as_suggested"] else "",
+                e["source"],
+            )
+            for e in events
+        ],
+    )
+
+
+# --- hoering hearing summary / publish -------------------------------------------------------
+
+
+@hearing_review_app.command("summary")
+def summary_command(
+    case: Case,
+    as_of: AsOf = None,
+    json_out: JsonFlag = False,
+    decisions: Annotated[
+        str | None,
+        typer.Option(help="A draft decisions file to use instead of the codified decisions."),
+    ] = None,
+) -> None:
+    """Write the høringsoppsummering: .docx with a chart, and .xlsx."""
+    wanted = _checked(case, as_of)
+    if decisions is not None:
+        from domain.decisions import parse_decisions
+
+        parse_decisions(read_text_file(decisions, "decisions"), decisions)
+        decisions = str(Path(decisions).resolve())
+    result = _run("hearing_summary", case=wanted, as_of=as_of, decisions_path=decisions)
+    if json_out:
+        output.print_json(result)
+        return
+    output.stdout.print(
+        f"Høringsoppsummering for {result['case']}: {result['responses']} responses "
+        f"({result['late']} late, {result['unreviewed']} without a stance)"
+    )
+    output.stdout.print(f"  {result['docx']}\n  {result['xlsx']}")
+
+
+@hearing_review_app.command("publish")
+def publish_command(
+    case: Case,
+    outdir: Annotated[str, typer.Argument(help="A folder, or a file name ending in .zip.")],
+    as_of: AsOf = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Export every response for publication; private persons' names and addresses masked."""
+    wanted = _checked(case, as_of)
+    target = str(Path(outdir).expanduser().resolve())
+    result = _run("publish_hearing", case=wanted, outdir=target, as_of=as_of)
+    if json_out:
+        output.print_json(result)
+        return
+    output.stdout.print(
+        f"{result['responses']} responses of {result['case']} exported to {result['target']} "
+        f"({result['private']} from private persons, masked)"
+    )

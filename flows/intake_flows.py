@@ -1,0 +1,259 @@
+"""Prefect flows of the e-mail intake: import responses from mail sources.
+
+The flow streams each source: every message's raw bytes go into the blob store as
+they are read; every `BATCH_SIZE` messages one task files the batch in one database
+transaction (never one task per message). Only then is an IMAP batch moved or
+flagged on the server. So an import killed at any point and run again ends in the
+same state as one clean run: committed batches are recognised by their raw bytes,
+and a batch that was not committed is filed by the second run.
+
+Per-message outcomes go to a JSON-lines report under `<data dir>/imports/` as the
+import runs (the CLI follows it for its progress bar and its --json output); the flow
+itself keeps only the counts, so memory does not grow with the mailbox.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, task
+from prefect.artifacts import acreate_table_artifact
+from prefect.cache_policies import NO_CACHE
+
+from domain.email_intake import MailLimits
+from domain.errors import UserError
+from flows import runtime
+from flows.intake_report import ImportReport, new_report_path
+from storage.blobs import BlobStore
+from storage.db import write_session
+from storage.intake import (
+    OUTCOMES,
+    RawRef,
+    TrackedSource,
+    assign_response,
+    file_batch,
+    mark_source_items_acknowledged,
+    pending_source_uids,
+)
+from storage.mail_sources import (
+    ImapSettings,
+    ImapSource,
+    MailSource,
+    SourceMessage,
+    SourceUnavailable,
+    open_source,
+)
+
+BATCH_SIZE = 200
+OUTCOME_LABELS_NB = {
+    "matched": "Knyttet til høring",
+    "unmatched": "Uten høring (må fordeles)",
+    "duplicate": "Duplikat",
+    "quarantined": "Karantene",
+}
+
+
+def blob_store() -> BlobStore:
+    return BlobStore(runtime.settings().data_dir / "blobs")
+
+
+@dataclass
+class ImportTotals:
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OUTCOMES, 0))
+
+    @property
+    def read(self) -> int:
+        return sum(self.counts.values())
+
+    def as_json(self) -> dict[str, Any]:
+        return {"read": self.read, "counts": dict(self.counts)}
+
+
+@task(name="file-responses", cache_policy=NO_CACHE)
+def file_messages(
+    refs: list[dict[str, Any]], now: str, tracked: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """File one batch of stored messages in one transaction; the outcome of each."""
+    moment = datetime.fromisoformat(now)
+    source = TrackedSource(**tracked) if tracked else None
+    with write_session(runtime.engine()) as session:
+        outcomes = file_batch(
+            session,
+            blob_store(),
+            [RawRef(**ref) for ref in refs],
+            moment,
+            MailLimits(),
+            source,
+        )
+    return [outcome.as_json() for outcome in outcomes]
+
+
+def _batches(messages: Iterator[SourceMessage], size: int) -> Iterator[list[SourceMessage]]:
+    """Batches of `messages`; a source that fails mid-batch first yields what it read."""
+    batch: list[SourceMessage] = []
+    try:
+        for message in messages:
+            batch.append(message)
+            if len(batch) >= size:
+                yield batch
+                batch = []
+    except SourceUnavailable:
+        if batch:
+            yield batch
+        raise
+    if batch:
+        yield batch
+
+
+BatchHook = Callable[[MailSource, list[dict[str, Any]]], None]
+
+
+def _tracked(source: MailSource) -> TrackedSource | None:
+    if isinstance(source, ImapSource) and source.uidvalidity is not None:
+        return TrackedSource(source.key, source.kind, source.uidvalidity)
+    return None
+
+
+def _resume(source: MailSource, now: datetime) -> None:
+    """Acknowledge what an interrupted run filed but could not move or flag."""
+    tracked = _tracked(source)
+    if tracked is None:
+        return
+    engine = runtime.engine()
+    with write_session(engine) as session:
+        pending = pending_source_uids(session, tracked.key, tracked.uidvalidity)
+    if not pending:
+        return
+    assert isinstance(source, ImapSource)
+    source.skip(pending)
+    with write_session(engine) as session:
+        mark_source_items_acknowledged(session, tracked.key, tracked.uidvalidity, pending, now)
+
+
+def _acknowledge(source: MailSource, batch: Sequence[SourceMessage], now: datetime) -> None:
+    source.acknowledge(batch)
+    tracked = _tracked(source)
+    if tracked is not None:
+        uids = [m.uid for m in batch if m.uid is not None]
+        with write_session(runtime.engine()) as session:
+            mark_source_items_acknowledged(session, tracked.key, tracked.uidvalidity, uids, now)
+
+
+def import_sources(
+    sources: Iterable[MailSource],
+    now: datetime,
+    report: ImportReport,
+    *,
+    totals: ImportTotals | None = None,
+    batch_size: int = BATCH_SIZE,
+    after_batch: BatchHook | None = None,
+) -> ImportTotals:
+    """Read, store and file every message of every source; returns the counts.
+
+    `totals` is updated as batches are committed, so a caller still has the counts
+    when a source fails half way.
+    """
+    store = blob_store()
+    totals = totals if totals is not None else ImportTotals()
+    for source in sources:
+        source.open()
+        try:
+            _resume(source, now)
+            report.write("source", source=source.key, kind=source.kind, total=source.count())
+            tracked = _tracked(source)
+            tracked_json = asdict(tracked) if tracked else None
+            for batch in _batches(source.messages(), batch_size):
+                refs = []
+                for message in batch:  # the raw bytes are kept before anything else
+                    digest = store.put(message.raw)
+                    refs.append(
+                        {
+                            "source_id": message.source_id,
+                            "raw_sha256": digest,
+                            "size": len(message.raw),
+                            "uid": message.uid,
+                        }
+                    )
+                store.sync()
+                outcomes = file_messages(refs, now.isoformat(), tracked_json)
+                for outcome in outcomes:
+                    totals.counts[outcome["outcome"]] += 1
+                    report.write("message", **outcome)
+                _acknowledge(source, batch, now)
+                if after_batch is not None:
+                    after_batch(source, outcomes)
+        finally:
+            source.close()
+    return totals
+
+
+def _validated_sources(sources: Sequence[str]) -> list[MailSource]:
+    if not sources:
+        raise UserError("no mail source given; name an .eml file, folder, mbox, Maildir or URL")
+    settings = ImapSettings()
+    return [open_source(text, settings) for text in sources]
+
+
+async def _publish(totals: ImportTotals, sources: Sequence[str]) -> None:
+    rows = [
+        {"utfall": OUTCOME_LABELS_NB[outcome], "antall": totals.counts[outcome]}
+        for outcome in OUTCOMES
+    ]
+    rows.append({"utfall": "Lest i alt", "antall": totals.read})
+    await acreate_table_artifact(
+        rows,
+        key="hoeringsinnspill-import",
+        description="Import av høringsinnspill fra " + ", ".join(sources),
+    )
+
+
+@flow(name="import-responses", log_prints=False)
+async def import_responses(
+    sources: list[str], as_of: str | None = None, report_path: str | None = None
+) -> dict:
+    """Import hearing responses from the sources; the counts and the report's path."""
+    now = runtime.as_of_moment(as_of)
+    opened = _validated_sources(sources)
+    path = Path(report_path) if report_path else new_report_path(runtime.settings().data_dir)
+    report = ImportReport(path)
+    report.write("start", sources=list(sources), as_of=now.isoformat())
+    totals = ImportTotals()
+    try:
+        import_sources(opened, now, report, totals=totals)
+    except UserError as error:
+        report.write("error", message=str(error))
+        raise
+    finally:
+        report.write("end", **totals.as_json())
+        report.close()
+        await _publish(totals, sources)
+    return {**totals.as_json(), "report": str(path)}
+
+
+@flow(name="import-responses-from-mailbox", log_prints=False)
+async def import_from_configured_mailbox(as_of: str | None = None) -> dict:
+    """The scheduled import (every 15 minutes) from the mailbox in HOERING_IMAP_URL."""
+    url = ImapSettings().url
+    if not url:
+        raise UserError(
+            "HOERING_IMAP_URL is not set; set it to the post room's mailbox, e.g. "
+            "imaps://postmottak@imap.example.no/INBOX"
+        )
+    return await import_responses([url], as_of)
+
+
+@task(name="assign-response", cache_policy=NO_CACHE)
+def store_assignment(response_id: int, case: str, now: str) -> dict[str, Any]:
+    with write_session(runtime.engine()) as session:
+        return assign_response(session, response_id, case, datetime.fromisoformat(now))
+
+
+@flow(name="assign-response", log_prints=False)
+async def assign_response_flow(response_id: int, case: str, as_of: str | None = None) -> dict:
+    """File an unmatched response under a case: tracking number, late flag, receipt."""
+    now = runtime.as_of_moment(as_of)
+    return store_assignment(response_id, case, now.isoformat())

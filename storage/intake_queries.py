@@ -1,0 +1,198 @@
+"""Reading filed responses: per hearing, per recipient, and what needs a person.
+
+Read-only, cheap to import (no Prefect, no letters), for the CLI listings and the
+hearing status. Auto-replies (out of office, bounces) are filed like any message but
+never count as a recipient's answer.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from domain.case_numbers import find_case_numbers
+from storage.hearing_models import HearingRecipientRow, HearingRow
+from storage.intake_models import (
+    IntakeMessageRow,
+    QuarantineRow,
+    ResponseAttachmentRow,
+    ResponseRow,
+)
+
+
+def answered_stakeholder_keys(session: Session, hearing_id: int) -> set[str]:
+    """Stakeholders with a filed response to the hearing (by address or mail domain)."""
+    return set(
+        session.exec(
+            select(ResponseRow.stakeholder_key)
+            .where(
+                ResponseRow.hearing_id == hearing_id,
+                ResponseRow.stakeholder_key.is_not(None),
+                ResponseRow.auto_submitted.is_(False),
+            )
+            .distinct()
+        ).all()
+    )
+
+
+def recipient_answer_status(session: Session, hearing_id: int) -> list[dict[str, Any]]:
+    """Per høringsinstans of the hearing: answered or not, with the tracking numbers."""
+    responses: dict[str, list[ResponseRow]] = defaultdict(list)
+    for response in session.exec(
+        select(ResponseRow)
+        .where(
+            ResponseRow.hearing_id == hearing_id,
+            ResponseRow.stakeholder_key.is_not(None),
+            ResponseRow.auto_submitted.is_(False),
+        )
+        .order_by(ResponseRow.received_at, ResponseRow.id)
+    ).all():
+        responses[response.stakeholder_key or ""].append(response)
+    status = []
+    for recipient in session.exec(
+        select(HearingRecipientRow)
+        .where(HearingRecipientRow.hearing_id == hearing_id)
+        .order_by(HearingRecipientRow.position, HearingRecipientRow.id)
+    ).all():
+        theirs = responses.get(recipient.stakeholder_key, [])
+        first = theirs[0] if theirs else None
+        status.append(
+            {
+                "stakeholder": recipient.stakeholder_key,
+                "name": recipient.name,
+                "email": recipient.email,
+                "group": recipient.group,
+                "answered": bool(theirs),
+                "tracking_numbers": [r.tracking_number for r in theirs],
+                "first_received_at": first.received_at if first else None,
+                "late": first.late if first else None,
+            }
+        )
+    return status
+
+
+def response_counts_by_review(session: Session, hearing_id: int) -> dict[str, int]:
+    """How many responses the hearing has, and how many are reviewed (`reviewed_at` set)."""
+    total, reviewed, automatic = session.exec(
+        select(
+            func.count(ResponseRow.id),
+            func.count(ResponseRow.reviewed_at),
+            func.count(ResponseRow.id).filter(ResponseRow.auto_submitted.is_(True)),
+        ).where(ResponseRow.hearing_id == hearing_id)
+    ).one()
+    return {
+        "total": total,
+        "reviewed": reviewed,
+        "unreviewed": total - reviewed,
+        "auto_submitted": int(automatic),
+    }
+
+
+def unreviewed_response_count(session: Session, hearing_id: int) -> int:
+    """Responses filed under the hearing that have no review yet (the lifecycle asks)."""
+    return response_counts_by_review(session, hearing_id)["unreviewed"]
+
+
+def _document_number(tracking: str | None) -> int:
+    try:
+        return int((tracking or "").rsplit("-", 1)[1])
+    except (IndexError, ValueError):
+        return 0
+
+
+def _attachments(session: Session, response_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    found: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for start in range(0, len(response_ids), 500):
+        for row in session.exec(
+            select(ResponseAttachmentRow)
+            .where(ResponseAttachmentRow.response_id.in_(response_ids[start : start + 500]))
+            .order_by(ResponseAttachmentRow.response_id, ResponseAttachmentRow.position)
+        ).all():
+            found[row.response_id].append(
+                {
+                    "name": row.filename,
+                    "safe_name": row.safe_name,
+                    "content_type": row.content_type,
+                    "size": row.size,
+                    "sha256": row.sha256,
+                    "forwarded": row.forwarded,
+                    "text": row.text,
+                    "unreadable_reason": row.unreadable_reason,
+                }
+            )
+    return found
+
+
+def _response_json(response: ResponseRow, attachments: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "id": response.id,
+        "tracking_number": response.tracking_number,
+        "subject": response.subject,
+        "sender_name": response.from_name,
+        "sender_address": response.from_address,
+        "organisation": response.organisation,
+        "stakeholder": response.stakeholder_key,
+        "matched_by": response.matched_by,
+        "received_at": response.received_at,
+        "received_from": response.received_source,
+        "late": response.late,
+        "auto_reply": response.auto_submitted,
+        "body_text": response.body_text,
+        "attachments": attachments,
+        "receipt_queued": response.receipt_outbox_id is not None,
+        "stance": response.stance,
+        "reviewed_at": response.reviewed_at,
+    }
+
+
+def list_responses(session: Session, hearing: HearingRow) -> list[dict[str, Any]]:
+    """Every response filed under the hearing, in document-number order."""
+    rows = session.exec(select(ResponseRow).where(ResponseRow.hearing_id == hearing.id)).all()
+    rows = sorted(rows, key=lambda r: (_document_number(r.tracking_number), r.id or 0))
+    attachments = _attachments(session, [r.id for r in rows if r.id is not None])
+    return [_response_json(r, attachments.get(r.id or 0, [])) for r in rows]
+
+
+def list_unmatched(session: Session) -> list[dict[str, Any]]:
+    """Responses filed without a hearing, oldest first, with any case numbers they quote."""
+    rows = session.exec(
+        select(ResponseRow, IntakeMessageRow.source)
+        .join(IntakeMessageRow, IntakeMessageRow.id == ResponseRow.intake_message_id)
+        .where(ResponseRow.hearing_id.is_(None))
+        .order_by(ResponseRow.received_at, ResponseRow.id)
+    ).all()
+    attachments = _attachments(session, [r.id for r, _ in rows if r.id is not None])
+    listed = []
+    for response, source in rows:
+        entry = _response_json(response, attachments.get(response.id or 0, []))
+        entry["source"] = source
+        entry["quoted_cases"] = find_case_numbers(f"{response.subject or ''}\n{response.body_text}")
+        listed.append(entry)
+    return listed
+
+
+def list_quarantine(session: Session, include_released: bool = False) -> list[dict[str, Any]]:
+    """Quarantined messages with their reason and where their raw bytes are kept."""
+    statement = (
+        select(QuarantineRow, IntakeMessageRow)
+        .join(IntakeMessageRow, IntakeMessageRow.id == QuarantineRow.intake_message_id)
+        .order_by(QuarantineRow.id)
+    )
+    if not include_released:
+        statement = statement.where(QuarantineRow.released_at.is_(None))
+    return [
+        {
+            "id": quarantine.id,
+            "source": message.source,
+            "reason": quarantine.reason,
+            "raw_sha256": message.raw_sha256,
+            "size": message.size,
+            "quarantined_at": quarantine.quarantined_at,
+            "warnings": json.loads(message.warnings_json),
+        }
+        for quarantine, message in session.exec(statement).all()
+    ]

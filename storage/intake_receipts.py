@@ -1,0 +1,175 @@
+"""The receipt (kvittering) for a filed response, queued once in the outbox.
+
+The letter is rendered from `templates/letters/kvittering.md.j2` and queued as the
+text of the e-mail; its subject carries the case number and our reference, so a
+reply to it is matched to the case. No receipt goes to a message sent by a machine
+(auto-reply, bounce, list), to a no-reply address or to our own post room, which
+would start a mail loop.
+
+`queue_receipt` queues one through `storage.outbox.queue_message`. `queue_receipts`
+queues a whole import batch in one statement: it writes the rows `queue_message`
+would write (same dedupe key, same stable Message-ID), because one query and one
+flush per message cost an import more than parsing the message did.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from sqlmodel import Session, select
+
+from domain.calendar import oslo_date
+from domain.hearing_spec import HearingSpec
+from domain.letter_context import HELSEDIREKTORATET, Contact, ReceiptContext
+from storage.hearing_models import HearingRow, OutboxMessageRow
+from storage.letters import render_markdown
+from storage.outbox import queue_message, stable_message_id
+
+RECEIPT_KIND = "kvittering"
+_AUTOMATIC_LOCAL_PARTS = frozenset(
+    {"mailer-daemon", "postmaster", "noreply", "no-reply", "donotreply", "do-not-reply"}
+)
+_MARKER_LINE = re.compile(r"^\[\[/?\w+\]\]$", re.MULTILINE)
+_HEADING = re.compile(r"^#{1,6}\s+", re.MULTILINE)
+_ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
+
+
+def receipt_dedupe_key(case: str, response_id: int) -> str:
+    return f"{RECEIPT_KIND}:{case}:{response_id}"
+
+
+def receipt_subject(case: str, tracking_number: str) -> str:
+    return f"Kvittering for mottatt høringsinnspill – sak {case} (vår ref. {tracking_number})"
+
+
+def letter_as_text(markdown: str) -> str:
+    """The letter Markdown as the plain text of an e-mail."""
+    text = _MARKER_LINE.sub("", markdown)
+    text = _HEADING.sub("", text)
+    text = _ESCAPED.sub(r"\1", text)
+    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+
+
+class ReceiptTarget(Protocol):
+    """What a receipt needs of a filed response (a ResponseRow, or a batch's own record)."""
+
+    id: int | None
+    tracking_number: str | None
+    from_address: str | None
+    from_name: str | None
+    organisation: str | None
+    stakeholder_key: str | None
+    auto_submitted: bool
+    received_at: datetime
+
+
+def wants_receipt(response: ReceiptTarget) -> bool:
+    """False for machine senders and addresses that must not get mail from us."""
+    address = (response.from_address or "").lower()
+    if response.auto_submitted or "@" not in address:
+        return False
+    if address == HELSEDIREKTORATET.response_email.lower():
+        return False
+    return address.split("@", 1)[0] not in _AUTOMATIC_LOCAL_PARTS
+
+
+def receipt_context(
+    hearing: HearingRow, spec: HearingSpec, response: ReceiptTarget, now: datetime
+) -> ReceiptContext:
+    assert response.tracking_number is not None
+    recipient = response.organisation or response.from_name or response.from_address or ""
+    return ReceiptContext(
+        case_number=hearing.case_number,
+        tracking_number=response.tracking_number,
+        letter_date=oslo_date(now),
+        title=hearing.title,
+        received_date=oslo_date(response.received_at),
+        recipient_name=recipient,
+        recipient_address="",
+        case_officer=spec.case_officer.name,
+        contact=Contact(title=spec.contact.title, name=spec.contact.name, email=spec.contact.email),
+    )
+
+
+def queue_receipt(
+    session: Session, hearing: HearingRow, spec: HearingSpec, response: ReceiptTarget, now: datetime
+) -> OutboxMessageRow | None:
+    """Queue the receipt for a filed response (once); None when none is to be sent."""
+    if response.id is None or response.tracking_number is None or not wants_receipt(response):
+        return None
+    context = receipt_context(hearing, spec, response, now)
+    body = letter_as_text(render_markdown(RECEIPT_KIND, context))
+    row, _ = queue_message(
+        session,
+        kind=RECEIPT_KIND,
+        dedupe_key=receipt_dedupe_key(hearing.case_number, response.id),
+        to_address=response.from_address or "",
+        to_name=response.from_name or response.organisation or "",
+        subject=receipt_subject(hearing.case_number, response.tracking_number),
+        body_text=body,
+        now=now,
+        hearing_id=hearing.id,
+        organisation=response.organisation,
+        stakeholder_key=response.stakeholder_key,
+    )
+    return row
+
+
+def _receipt_row(
+    hearing: HearingRow, spec: HearingSpec, response: ReceiptTarget, now: datetime
+) -> OutboxMessageRow:
+    """The outbox row `queue_message` writes for this receipt."""
+    assert response.id is not None and response.tracking_number is not None
+    body = letter_as_text(
+        render_markdown(RECEIPT_KIND, receipt_context(hearing, spec, response, now))
+    )
+    key = receipt_dedupe_key(hearing.case_number, response.id)
+    return OutboxMessageRow(
+        hearing_id=hearing.id,
+        kind=RECEIPT_KIND,
+        dedupe_key=key,
+        message_id=stable_message_id(key),
+        to_address=(response.from_address or "").lower(),
+        to_name=response.from_name or response.organisation or "",
+        organisation=response.organisation,
+        stakeholder_key=response.stakeholder_key,
+        subject=receipt_subject(hearing.case_number, response.tracking_number),
+        body_text=body,
+        attachments_json="[]",
+        queued_at=now,
+        status="pending",
+    )
+
+
+def queue_receipts(
+    session: Session,
+    items: Sequence[tuple[HearingRow, HearingSpec, ReceiptTarget]],
+    now: datetime,
+) -> dict[int, int]:
+    """Queue the receipts of many filed responses at once; response id -> outbox id."""
+    wanted = [
+        (hearing, spec, response)
+        for hearing, spec, response in items
+        if response.id is not None and response.tracking_number and wants_receipt(response)
+    ]
+    if not wanted:
+        return {}
+    keys = {receipt_dedupe_key(h.case_number, r.id or 0): r.id for h, _, r in wanted}
+    existing = session.exec(
+        select(OutboxMessageRow.dedupe_key, OutboxMessageRow.id).where(
+            OutboxMessageRow.dedupe_key.in_(list(keys))
+        )
+    ).all()
+    queued = {keys[key]: row_id for key, row_id in existing}
+    rows = [
+        (response.id, _receipt_row(hearing, spec, response, now))
+        for hearing, spec, response in wanted
+        if response.id not in queued
+    ]
+    session.add_all(row for _, row in rows)
+    session.flush()
+    queued.update({response_id: row.id for response_id, row in rows})
+    return queued  # type: ignore[return-value]

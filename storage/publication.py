@@ -1,0 +1,349 @@
+"""The publication export of a hearing's responses (offentleglova: they are public).
+
+One folder per response, plus `index.csv`:
+
+- from an organisation (the sender matched a stakeholder): the message as received
+  (`melding.eml`), its header lines and text (`melding.txt`), every attachment as
+  received under `vedlegg/`, and each attachment's extracted text (`<name>.txt`);
+- from a private person (no stakeholder): `melding.txt` and the attachments' extracted
+  text only, with the person's name and e-mail address masked everywhere: header lines,
+  body, signature, attachment text and file names (`domain.masking`). The raw message and
+  the original attachments are not exported, because their bytes cannot be masked
+  reliably. The folder and the index name the sender only as "Privatperson".
+
+Automatic replies and quarantined messages are left out. `OUTDIR` ending in `.zip` gives
+a zip file, anything else a folder; the export is built beside the target and moved into
+place, so a re-run replaces an earlier export whole.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
+
+from sqlmodel import Session, select
+
+from domain.calendar import OSLO
+from domain.email_intake import ParsedMessage, parse_message
+from domain.errors import UserError
+from domain.mail_names import safe_attachment_name
+from domain.masking import PrivateMask
+from storage import hearings
+from storage.blobs import BlobMissing, BlobStore
+from storage.intake_models import (
+    IntakeMessageRow,
+    QuarantineRow,
+    ResponseAttachmentRow,
+    ResponseRow,
+)
+from storage.review import attachments_of
+from storage.timeutil import from_db
+
+INDEX_NAME = "index.csv"
+PRIVATE_NB = "Privatperson"
+_BATCH = 500
+INDEX_HEADERS = (
+    "Nr.",
+    "Avsender",
+    "Avsendertype",
+    "Mottatt",
+    "Etter fristen",
+    "Emne",
+    "Mappe",
+    "Filer",
+)
+
+
+class PublicationError(UserError):
+    pass
+
+
+@dataclass(frozen=True)
+class PublishedResponse:
+    tracking_number: str
+    sender: str
+    private: bool
+    received: datetime
+    late: bool
+    subject: str
+    folder: str
+    files: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PublicationResult:
+    case: str
+    target: Path
+    as_zip: bool
+    responses: tuple[PublishedResponse, ...]
+    excluded: dict[str, int]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "case": self.case,
+            "target": str(self.target),
+            "zip": self.as_zip,
+            "responses": len(self.responses),
+            "private": sum(1 for r in self.responses if r.private),
+            "organisations": sum(1 for r in self.responses if not r.private),
+            "files": sum(len(r.files) for r in self.responses) + 1,
+            "excluded": self.excluded,
+        }
+
+
+def is_private(response: ResponseRow) -> bool:
+    """A sender that matched no stakeholder is treated as a private person."""
+    return response.stakeholder_key is None
+
+
+def _responses(session: Session, hearing_id: int) -> tuple[list[tuple[ResponseRow, str]], dict]:
+    """The responses to publish with their raw message's sha256, and what was left out."""
+    rows = session.exec(
+        select(ResponseRow, IntakeMessageRow.raw_sha256, IntakeMessageRow.outcome)
+        .join(IntakeMessageRow, IntakeMessageRow.id == ResponseRow.intake_message_id)
+        .where(ResponseRow.hearing_id == hearing_id)
+        .order_by(ResponseRow.received_at, ResponseRow.id)
+    ).all()
+    quarantined = set(
+        session.exec(
+            select(QuarantineRow.intake_message_id).where(QuarantineRow.released_at.is_(None))
+        ).all()
+    )
+    kept: list[tuple[ResponseRow, str]] = []
+    excluded = {"automatic_replies": 0, "quarantined": 0}
+    for response, sha, outcome in rows:
+        if outcome == "quarantined" or response.intake_message_id in quarantined:
+            excluded["quarantined"] += 1
+        elif response.auto_submitted:
+            excluded["automatic_replies"] += 1
+        else:
+            kept.append((response, sha))
+    return kept, excluded
+
+
+def _local(moment: datetime | None) -> str:
+    if moment is None:
+        return ""
+    return (from_db(moment) or moment).astimezone(OSLO).strftime("%d.%m.%Y %H:%M")
+
+
+def message_text(response: ResponseRow, parsed: ParsedMessage | None) -> str:
+    """Header lines and the text of the message, as a reader sees them."""
+    sender = response.from_name or ""
+    if response.from_address:
+        sender = f"{sender} <{response.from_address}>".strip()
+    lines = [f"Fra: {sender}"]
+    if parsed is not None and parsed.to_addresses:
+        lines.append(f"Til: {', '.join(parsed.to_addresses)}")
+    if parsed is not None and parsed.cc_addresses:
+        lines.append(f"Kopi: {', '.join(parsed.cc_addresses)}")
+    date_shown = parsed.date if parsed is not None and parsed.date else response.received_at
+    lines.append(f"Dato: {_local(date_shown)}")
+    lines.append(f"Emne: {response.subject or ''}")
+    lines.append(f"Vår ref.: {response.tracking_number or ''}")
+    return "\n".join(lines) + "\n\n" + (response.body_text or "") + "\n"
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    stem, dot, extension = name.rpartition(".")
+    if not dot:
+        stem, extension = name, ""
+    candidate, number = name, 2
+    while candidate.casefold() in taken:
+        candidate = f"{stem} ({number}){dot}{extension}"
+        number += 1
+    taken.add(candidate.casefold())
+    return candidate
+
+
+class _Writer:
+    """Writes the export as it goes (50,000 responses do not fit in memory) into a staging
+    folder or zip beside the target; `commit` moves it into place, `abort` removes it."""
+
+    def __init__(self, target: Path, day: date) -> None:
+        self.target = target
+        self.as_zip = target.suffix.lower() == ".zip"
+        if not self.as_zip and target.exists() and (not target.is_dir() or _is_foreign(target)):
+            raise PublicationError(
+                f"OUTDIR: {target} exists and is not an earlier export (no {INDEX_NAME}); "
+                "choose a new or empty folder"
+            )
+        if self.as_zip and target.is_dir():
+            raise PublicationError(f"OUTDIR: {target} is a folder; name a .zip file or a folder")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        self.stamp = (day.year, day.month, day.day, 0, 0, 0)
+        self.staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
+        self.archive = (
+            ZipFile(self.staging / "export.zip", "w", ZIP_DEFLATED) if self.as_zip else None
+        )
+
+    def add(self, relative: str, data: bytes) -> None:
+        if self.archive is not None:
+            entry = ZipInfo(relative, date_time=self.stamp)
+            entry.compress_type = ZIP_DEFLATED
+            entry.flag_bits |= 0x800  # UTF-8 file names (æøå)
+            self.archive.writestr(entry, data)
+            return
+        path = self.staging / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+    def commit(self) -> None:
+        if self.archive is not None:
+            self.archive.close()
+            os.replace(self.staging / "export.zip", self.target)
+            shutil.rmtree(self.staging, ignore_errors=True)
+            return
+        if self.target.exists():
+            old = self.target.with_name(f".{self.target.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            self.target.rename(old)
+            self.staging.rename(self.target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            self.staging.rename(self.target)
+
+    def abort(self) -> None:
+        if self.archive is not None:
+            self.archive.close()
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+
+def _is_foreign(folder: Path) -> bool:
+    return any(folder.iterdir()) and not (folder / INDEX_NAME).is_file()
+
+
+def _blob(store: BlobStore, sha256: str, response: ResponseRow) -> bytes:
+    try:
+        return store.get(sha256)
+    except BlobMissing as missing:
+        raise PublicationError(
+            f"a file of response {response.tracking_number} is missing from the blob store "
+            f"({missing}); restore the data folder before publishing"
+        ) from None
+
+
+def _export_response(
+    writer: _Writer,
+    store: BlobStore,
+    response: ResponseRow,
+    raw_sha256: str,
+    attachments: Sequence[ResponseAttachmentRow],
+) -> PublishedResponse:
+    private = is_private(response)
+    mask = PrivateMask.for_sender(response.from_name, response.from_address) if private else None
+    number = (response.tracking_number or f"#{response.id}").replace("/", "-")
+    sender = PRIVATE_NB if private else (response.organisation or response.from_name or "")
+    folder = safe_attachment_name(f"{number} {sender}", 0)
+    raw = _blob(store, raw_sha256, response)
+    parsed = parse_message(raw)
+    parsed = parsed if isinstance(parsed, ParsedMessage) else None
+    files: list[str] = []
+
+    def put(name: str, data: bytes) -> None:
+        path = f"{folder}/{name}"
+        writer.add(path, data)
+        files.append(path)
+
+    text = message_text(response, parsed)
+    if mask is not None:
+        text = mask.mask(text)
+    put("melding.txt", text.encode("utf-8"))
+    if mask is None:
+        put("melding.eml", raw)
+    taken: set[str] = {"melding.txt", "melding.eml"}
+    for attachment in attachments:
+        shown = attachment.filename or attachment.safe_name
+        if mask is not None:
+            shown = mask.mask(shown)
+        name = safe_attachment_name(shown, attachment.position, attachment.content_type)
+        if mask is None:
+            put(f"vedlegg/{_unique(name, taken)}", _blob(store, attachment.sha256, response))
+        if attachment.text:
+            body = attachment.text if mask is None else mask.mask(attachment.text)
+            put(f"vedlegg/{_unique(name + '.txt', taken)}", body.encode("utf-8"))
+    subject = response.subject or ""
+    return PublishedResponse(
+        tracking_number=response.tracking_number or f"#{response.id}",
+        sender=sender,
+        private=private,
+        received=from_db(response.received_at) or response.received_at,
+        late=bool(response.late),
+        subject=mask.mask(subject) if mask is not None else subject,
+        folder=folder,
+        files=tuple(files),
+    )
+
+
+def _index_csv(published: Sequence[PublishedResponse]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow(INDEX_HEADERS)
+    for row in published:
+        writer.writerow(
+            (
+                row.tracking_number,
+                row.sender,
+                "privatperson" if row.private else "organisasjon",
+                _local(row.received),
+                "ja" if row.late else "nei",
+                row.subject,
+                row.folder,
+                " | ".join(f.split("/", 1)[1] for f in row.files),
+            )
+        )
+    return buffer.getvalue().encode("utf-8-sig")  # Excel reads æøå from UTF-8 with a BOM
+
+
+def export_publication(
+    session: Session, store: BlobStore, case: str, outdir: Path, as_of: datetime
+) -> PublicationResult:
+    """Export hearing `case`'s responses for publication to `outdir` (a folder, or a zip
+    when it ends in .zip); private persons masked, organisations as received."""
+    hearing = hearings.get_hearing(session, case)
+    if hearing.state in ("draft", "withdrawn") and hearing.circulated_on is None:
+        raise PublicationError(
+            f"CASE: hearing {hearing.case_number} was never circulated and has no responses "
+            "to publish"
+        )
+    kept, excluded = _responses(session, hearing.id)
+    target = Path(outdir)
+    writer = _Writer(target, as_of.astimezone(OSLO).date())
+    try:
+        published = []
+        for start in range(0, len(kept), _BATCH):
+            batch = kept[start : start + _BATCH]
+            attachments = attachments_of(session, [r.id for r, _ in batch if r.id is not None])
+            published.extend(
+                _export_response(
+                    writer, store, response, sha, attachments.get(response.id or 0, [])
+                )
+                for response, sha in batch
+            )
+        writer.add(INDEX_NAME, _index_csv(published))
+    except BaseException:
+        writer.abort()
+        raise
+    writer.commit()
+    return PublicationResult(hearing.case_number, target, writer.as_zip, tuple(published), excluded)
+
+
+__all__ = [
+    "INDEX_NAME",
+    "PRIVATE_NB",
+    "PublicationError",
+    "PublicationResult",
+    "PublishedResponse",
+    "export_publication",
+    "is_private",
+    "message_text",
+]
