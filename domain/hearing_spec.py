@@ -24,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from domain.calendar import MONTHS_NB
 from domain.competence import CompetenceLevel, is_stricter, level_of_text
 from domain.reference import Stakeholder, StakeholderGroup
 from domain.yaml_lines import (
@@ -45,20 +46,6 @@ KEY_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _NB_DATE_RE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{2}|\d{4})$")
 _ISO_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_MONTHS_NB = (
-    "januar",
-    "februar",
-    "mars",
-    "april",
-    "mai",
-    "juni",
-    "juli",
-    "august",
-    "september",
-    "oktober",
-    "november",
-    "desember",
-)
 
 
 def parse_date_value(value: object) -> date:
@@ -103,8 +90,8 @@ def parse_month_value(value: object) -> date:
         year, month = int(match[1]), int(match[2])
     elif match := re.match(r"^(\d{1,2})\.(\d{4})$", text):
         month, year = int(match[1]), int(match[2])
-    elif (match := re.match(r"^([a-zæøå]+) (\d{4})$", text)) and match[1] in _MONTHS_NB:
-        month, year = _MONTHS_NB.index(match[1]) + 1, int(match[2])
+    elif (match := re.match(r"^([a-zæøå]+) (\d{4})$", text)) and match[1] in MONTHS_NB:
+        month, year = MONTHS_NB.index(match[1]) + 1, int(match[2])
     else:
         raise ValueError("is not a month")
     return date(year, month, 1)
