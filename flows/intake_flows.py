@@ -23,6 +23,8 @@ from typing import Any
 from prefect import flow, task
 from prefect.artifacts import acreate_table_artifact
 from prefect.cache_policies import NO_CACHE
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.email_intake import MailLimits
 from domain.errors import UserError
@@ -49,6 +51,40 @@ from storage.mail_sources import (
 )
 
 BATCH_SIZE = 200
+MB = 1024 * 1024
+
+
+class IntakeSettings(BaseSettings):
+    """Import options from the environment (prefix HOERING_INTAKE_)."""
+
+    model_config = SettingsConfigDict(env_prefix="HOERING_INTAKE_", extra="ignore")
+
+    batch_size: int = Field(BATCH_SIZE, ge=1, le=10_000)
+    max_message_bytes: int = Field(50 * MB, ge=1024)
+    max_depth: int = Field(10, ge=1, le=100)
+    max_attachments: int = Field(100, ge=1)
+    max_attachment_bytes: int = Field(25 * MB, ge=1)
+
+    def limits(self) -> MailLimits:
+        return MailLimits(
+            max_total_bytes=self.max_message_bytes,
+            max_depth=self.max_depth,
+            max_attachments=self.max_attachments,
+            max_attachment_bytes=self.max_attachment_bytes,
+        )
+
+
+def intake_settings() -> IntakeSettings:
+    try:
+        return IntakeSettings()
+    except ValidationError as error:
+        problem = error.errors()[0]
+        name = "HOERING_INTAKE_" + str(problem["loc"][0]).upper()
+        raise UserError(
+            f"{name}: {problem['msg']}; set a whole number in range or unset it"
+        ) from None
+
+
 OUTCOME_LABELS_NB = {
     "matched": "Knyttet til høring",
     "unmatched": "Uten høring (må fordeles)",
@@ -75,9 +111,17 @@ class ImportTotals:
 
 @task(name="file-responses", cache_policy=NO_CACHE)
 def file_messages(
-    refs: list[dict[str, Any]], now: str, tracked: dict[str, Any] | None = None
-) -> list[dict[str, Any]]:
-    """File one batch of stored messages in one transaction; the outcome of each."""
+    refs: list[dict[str, Any]],
+    now: str,
+    tracked: dict[str, Any] | None = None,
+    report_path: str | None = None,
+) -> dict[str, int]:
+    """File one batch of stored messages in one transaction; the count of each outcome.
+
+    The outcome of each message goes to the report, not into the task's result:
+    Prefect keeps task results until the flow ends, and an import's memory must not
+    grow with the mailbox.
+    """
     moment = datetime.fromisoformat(now)
     source = TrackedSource(**tracked) if tracked else None
     with write_session(runtime.engine()) as session:
@@ -86,10 +130,18 @@ def file_messages(
             blob_store(),
             [RawRef(**ref) for ref in refs],
             moment,
-            MailLimits(),
+            intake_settings().limits(),
             source,
         )
-    return [outcome.as_json() for outcome in outcomes]
+    counts = dict.fromkeys(OUTCOMES, 0)
+    report = ImportReport(Path(report_path) if report_path else None)
+    try:
+        for outcome in outcomes:
+            counts[outcome.outcome] += 1
+            report.write("message", **outcome.as_json())
+    finally:
+        report.close()
+    return counts
 
 
 def _batches(messages: Iterator[SourceMessage], size: int) -> Iterator[list[SourceMessage]]:
@@ -109,7 +161,7 @@ def _batches(messages: Iterator[SourceMessage], size: int) -> Iterator[list[Sour
         yield batch
 
 
-BatchHook = Callable[[MailSource, list[dict[str, Any]]], None]
+BatchHook = Callable[[MailSource, dict[str, int]], None]  # the batch's counts
 
 
 def _tracked(source: MailSource) -> TrackedSource | None:
@@ -149,7 +201,7 @@ def import_sources(
     report: ImportReport,
     *,
     totals: ImportTotals | None = None,
-    batch_size: int = BATCH_SIZE,
+    batch_size: int | None = None,
     after_batch: BatchHook | None = None,
 ) -> ImportTotals:
     """Read, store and file every message of every source; returns the counts.
@@ -159,12 +211,14 @@ def import_sources(
     """
     store = blob_store()
     totals = totals if totals is not None else ImportTotals()
+    batch_size = batch_size or intake_settings().batch_size
     for source in sources:
         source.open()
         try:
             _resume(source, now)
             report.write("source", source=source.key, kind=source.kind, total=source.count())
             tracked = _tracked(source)
+            report_path = str(report.path) if report.path else None
             tracked_json = asdict(tracked) if tracked else None
             for batch in _batches(source.messages(), batch_size):
                 refs = []
@@ -179,13 +233,12 @@ def import_sources(
                         }
                     )
                 store.sync()
-                outcomes = file_messages(refs, now.isoformat(), tracked_json)
-                for outcome in outcomes:
-                    totals.counts[outcome["outcome"]] += 1
-                    report.write("message", **outcome)
+                counts = file_messages(refs, now.isoformat(), tracked_json, report_path)
+                for outcome, count in counts.items():
+                    totals.counts[outcome] += count
                 _acknowledge(source, batch, now)
                 if after_batch is not None:
-                    after_batch(source, outcomes)
+                    after_batch(source, counts)
         finally:
             source.close()
     return totals
@@ -217,6 +270,7 @@ async def import_responses(
 ) -> dict:
     """Import hearing responses from the sources; the counts and the report's path."""
     now = runtime.as_of_moment(as_of)
+    intake_settings()  # a bad setting fails here, in one line
     opened = _validated_sources(sources)
     path = Path(report_path) if report_path else new_report_path(runtime.settings().data_dir)
     report = ImportReport(path)

@@ -176,35 +176,61 @@ class MboxSource(_FileSource):
             self._box = None
 
 
+def _maildir_key(relative: str) -> str:
+    """The Maildir key of `new/KEY` or `cur/KEY:2,FLAGS`."""
+    return relative[4:].split(":", 1)[0]
+
+
 class MaildirSource(_FileSource):
-    """A Maildir (cur/ and new/); ids are `<path>#<key>`, read in key order, left in place."""
+    """A Maildir (new/ and cur/); ids are `<path>#<key>`, read in key order, left in place.
+
+    Listed with `os.scandir` (names only), not `mailbox.Maildir`, whose table of
+    contents holds every key and path: memory stays small for a large Maildir.
+    Keys start with the delivery time, so key order is arrival order.
+    """
 
     kind = "maildir"
 
-    def __init__(self, path: Path) -> None:
-        super().__init__(path)
-        self._box: mailbox.Maildir | None = None
-
     def open(self) -> None:
-        self._box = mailbox.Maildir(self.path, factory=None, create=False)
+        for sub in ("new", "cur"):
+            if not (self.path / sub).is_dir():
+                raise SourceUnavailable(
+                    f"{self.path}: not a Maildir (no {sub}/ folder); give the Maildir's folder"
+                )
 
-    def _opened(self) -> mailbox.Maildir:
-        if self._box is None:
-            self.open()
-        assert self._box is not None
-        return self._box
+    def _entries(self) -> list[str]:
+        """The path relative to the Maildir of every message (new/KEY, cur/KEY:2,FLAGS),
+        sorted by key."""
+        entries: list[str] = []
+        for sub in ("new", "cur"):
+            try:
+                with os.scandir(self.path / sub) as listing:
+                    for entry in listing:
+                        if not entry.name.startswith(".") and entry.is_file():
+                            entries.append(f"{sub}/{entry.name}")
+            except OSError as error:
+                raise SourceUnavailable(
+                    f"{self.path / sub}: cannot list the Maildir ({error.strerror}); "
+                    "check its permissions"
+                ) from None
+        entries.sort(key=_maildir_key)
+        return entries
 
     def count(self) -> int:
-        return len(self._opened())
+        return len(self._entries())
 
     def messages(self) -> Iterator[SourceMessage]:
-        box = self._opened()
-        for key in sorted(box.keys()):
+        for relative in self._entries():
             try:
-                raw = box.get_bytes(key)
-            except KeyError:  # taken away by a mail client since the listing
+                raw = (self.path / relative).read_bytes()
+            except FileNotFoundError:  # moved by a mail client since the listing
                 continue
-            yield SourceMessage(f"{self.path}#{key}", raw)
+            except OSError as error:
+                raise SourceUnavailable(
+                    f"{self.path / relative}: cannot read the message ({error.strerror}); "
+                    "check the file's permissions"
+                ) from None
+            yield SourceMessage(f"{self.path}#{_maildir_key(relative)}", raw)
 
 
 # --- IMAP ----------------------------------------------------------------------------------

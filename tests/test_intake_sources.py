@@ -332,7 +332,7 @@ def test_the_import_files_batch_by_batch_and_reads_lazily(import_env, db_url):
         IMPORTED,
         ImportReport(import_env / "report.jsonl"),
         batch_size=5,
-        after_batch=lambda _s, outcomes: batches.append((len(outcomes), len(pulled))),
+        after_batch=lambda _s, counts: batches.append((sum(counts.values()), len(pulled))),
     )
     assert batches == [(5, 5), (5, 10), (3, 13)]  # never more read than one batch ahead
     assert totals.counts == {"matched": 10, "unmatched": 1, "duplicate": 1, "quarantined": 1}
@@ -366,8 +366,8 @@ def test_an_import_killed_half_way_and_run_again_ends_like_one_clean_run(
     # Killed after the second batch is committed...
     committed: list[int] = []
 
-    def kill(_source, outcomes):
-        committed.append(len(outcomes))
+    def kill(_source, counts):
+        committed.append(sum(counts.values()))
         if len(committed) == 2:
             raise _Killed
 
@@ -450,3 +450,18 @@ def test_one_importer_at_a_time_on_postgresql(engine):
                 text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK}
             ).scalar()
     assert got is False
+
+
+def test_limits_and_batch_size_come_from_the_environment(monkeypatch):
+    from flows.intake_flows import intake_settings
+
+    monkeypatch.setenv("HOERING_INTAKE_MAX_MESSAGE_BYTES", "4096")
+    monkeypatch.setenv("HOERING_INTAKE_MAX_ATTACHMENTS", "3")
+    monkeypatch.setenv("HOERING_INTAKE_BATCH_SIZE", "50")
+    settings = intake_settings()
+    assert settings.batch_size == 50
+    assert (settings.limits().max_total_bytes, settings.limits().max_attachments) == (4096, 3)
+    monkeypatch.setenv("HOERING_INTAKE_BATCH_SIZE", "0")
+    with pytest.raises(UserError, match="HOERING_INTAKE_BATCH_SIZE") as error:
+        intake_settings()
+    assert "\n" not in str(error.value)
