@@ -36,7 +36,6 @@ class BlobStore:
         self.root = Path(root)
         self.durable = durable
         self._unsynced = False
-        self._folders: set[Path] = set()
         self._counter = itertools.count()
 
     def path_for(self, sha256: str) -> Path:
@@ -58,11 +57,13 @@ class BlobStore:
         if path.exists():
             return
         folder = path.parent
-        if folder not in self._folders:
-            folder.mkdir(parents=True, exist_ok=True)
-            self._folders.add(folder)
         temporary = folder / f".tmp-{os.getpid()}-{next(self._counter)}-{digest[:8]}"
-        handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+        try:
+            handle = os.open(temporary, flags, 0o444)
+        except FileNotFoundError:  # the first blob in this folder
+            folder.mkdir(parents=True, exist_ok=True)
+            handle = os.open(temporary, flags, 0o444)
         try:
             with os.fdopen(handle, "wb") as stream:
                 stream.write(data)
