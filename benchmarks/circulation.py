@@ -3,7 +3,7 @@
 The 24/750 spec gets `--extra` (default 500) more stakeholders (helseforetak rows added
 after init) in its `stakeholders:` list; the hearing is created, then circulated:
 
-- storage: `storage.hearings.transition(CIRCULATE)` in one write transaction (rules,
+- storage: `services.hearings.transition(CIRCULATE)` in one write transaction (rules,
   høringsbrev and change sheet, one outbox message per recipient, audit event, commit),
   on SQLite and, when reachable, on PostgreSQL;
 - flow: the same through the Prefect flow `hearing-transition` (SQLite), against
@@ -33,10 +33,10 @@ from sqlalchemy import create_engine, text
 from domain.calendar import OSLO
 from domain.hearing_spec import parse_hearing_spec
 from domain.lifecycle import Action, Command
-from storage import hearings
+from services import hearings
+from services.reference_files import default_data_dir, load_reference_data
 from storage.db import create_db_engine, read_session, upgrade_schema, write_session
 from storage.models import StakeholderRow
-from storage.reference_files import default_data_dir, load_reference_data
 from storage.reference_sync import sync_reference_data
 
 ROOT = Path(__file__).resolve().parents[1]

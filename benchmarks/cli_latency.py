@@ -29,7 +29,7 @@ SPEC = ROOT / "examples" / "hearings" / "24-750-kliniske-studier.yaml"
 def _hoering(env: dict[str, str], *args: str) -> float:
     start = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, "-m", "flows.cli", *args], env=env, capture_output=True, text=True
+        [sys.executable, "-m", "cli.main", *args], env=env, capture_output=True, text=True
     )
     elapsed = time.perf_counter() - start
     if result.returncode != 0:

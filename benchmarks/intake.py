@@ -254,8 +254,8 @@ def child(mode: str, folder: Path, work: Path) -> dict:
     os.environ["HOERING_DATA_DIR"] = str(work / "data")
     os.environ["HOERING_DATABASE_URL"] = f"sqlite:///{work / 'hoering.db'}"
     from flows.intake_flows import import_responses
+    from services.reference_files import default_data_dir, load_reference_data
     from storage.db import create_db_engine, upgrade_schema, write_session
-    from storage.reference_files import default_data_dir, load_reference_data
     from storage.reference_sync import sync_reference_data
 
     sys.path.insert(0, str(ROOT))

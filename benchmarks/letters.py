@@ -1,6 +1,6 @@
 """Høringsbrev rendered per second, against a python-docx floor measured in the same run.
 
-- ours: `storage.letters.render_docx("hoeringsbrev", ...)` with the real context of
+- ours: `rendering.letters.render_docx("hoeringsbrev", ...)` with the real context of
   24/750 (`domain.letter_building.hearing_letter_context` from a stored hearing):
   Jinja2 -> Markdown -> python-docx, deterministic zip, atomic write with fsync.
 - floor: python-docx building and saving the same document directly: the same
@@ -37,11 +37,11 @@ from domain.letter_building import (
     hearing_letter_context,
 )
 from domain.letter_context import HearingLetterContext
-from storage import hearings
+from rendering.letters import build_docx, render_docx, render_markdown, write_atomically
+from services import hearings
+from services.reference_files import default_data_dir, load_reference_data
 from storage.db import create_db_engine, read_session, upgrade_schema, write_session
-from storage.letters import build_docx, render_docx, render_markdown, write_atomically
 from storage.models import SpecialtyRow
-from storage.reference_files import default_data_dir, load_reference_data
 from storage.reference_sync import sync_reference_data
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -2,7 +2,7 @@
 
 N outbox rows, each with a rendered påminnelse (.docx) attached, go to an aiosmtpd
 server on loopback, on SQLite and on PostgreSQL:
-  - sender: `storage.outbox_sender.send_pending` over the SMTP transport (batch claim,
+  - sender: `services.outbox.send_pending` over the SMTP transport (batch claim,
     e-mail built from the row, delivery, fsynced journal entry, batch mark);
   - baseline: the same e-mails, already built, sent by `smtplib.SMTP.send_message`
     in a loop over one connection (no database, no journal).
@@ -31,18 +31,18 @@ from sqlmodel import col, select
 
 from domain.calendar import OSLO
 from domain.letter_context import Contact, ReminderContext
-from storage.db import create_db_engine, read_session, upgrade_schema, write_session
-from storage.hearing_models import OutboxMessageRow
-from storage.letters import render_docx
-from storage.outbox import queue_message
-from storage.outbox_sender import (
+from mail.transports import MailSettings, open_transport
+from rendering.letters import render_docx
+from services.outbox import (
     SendPolicy,
     attachment_paths,
     build_email,
     outgoing_message,
     send_pending,
 )
-from storage.transports import MailSettings, open_transport
+from storage.db import create_db_engine, read_session, upgrade_schema, write_session
+from storage.hearing_models import OutboxMessageRow
+from storage.outbox_queue import queue_message
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 SENDER = Address(display_name="Helsedirektoratet", addr_spec="postmottak@helsedir.no")

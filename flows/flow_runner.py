@@ -8,8 +8,8 @@ import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from flows import runtime
 from flows.prefect_server import ensure_prefect_api
+from services import runtime
 
 
 def prepare_prefect() -> None:

@@ -17,9 +17,8 @@ from domain.decisions import parse_decisions
 from domain.errors import UserError
 from domain.hearing_spec import parse_hearing_spec
 from domain.lifecycle import Action, Command
-from flows import runtime
-from flows.files import read_text_file as _read
-from storage import hearings
+from services import hearings, runtime
+from services.files import read_text_file as _read
 from storage.db import write_session
 from storage.hearing_models import HearingRow
 

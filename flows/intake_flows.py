@@ -28,11 +28,16 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.email_intake import MailLimits
 from domain.errors import UserError
-from flows import runtime
-from flows.intake_report import ImportReport, new_report_path
-from storage.blobs import BlobStore
-from storage.db import write_session
-from storage.intake import (
+from mail.sources import (
+    ImapSettings,
+    ImapSource,
+    MailSource,
+    SourceMessage,
+    SourceUnavailable,
+    open_source,
+)
+from services import runtime
+from services.intake import (
     OUTCOMES,
     RawRef,
     TrackedSource,
@@ -41,14 +46,9 @@ from storage.intake import (
     mark_source_items_acknowledged,
     pending_source_uids,
 )
-from storage.mail_sources import (
-    ImapSettings,
-    ImapSource,
-    MailSource,
-    SourceMessage,
-    SourceUnavailable,
-    open_source,
-)
+from services.intake_report import ImportReport, new_report_path
+from storage.blobs import BlobStore
+from storage.db import write_session
 
 BATCH_SIZE = 200
 MB = 1024 * 1024

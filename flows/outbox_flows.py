@@ -3,7 +3,7 @@
 `send_outbox` delivers what is pending; `send_reminders` (scheduled every working day
 at 07:00 Europe/Oslo, see prefect.yaml) queues the påminnelser due today and then
 delivers the outbox. Both are safe to re-run: queuing is idempotent per reminder
-day and the sender never delivers a Message-ID twice (see storage.outbox_sender).
+day and the sender never delivers a Message-ID twice (see services.outbox).
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from prefect import flow, task
 from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from flows import runtime
-from storage.outbox_sender import SendPolicy, kind_label, send_pending
-from storage.reminders import default_policy, outbox_status, queue_reminders
-from storage.transports import load_mail_settings, open_transport
+from mail.transports import load_mail_settings, open_transport
+from services import runtime
+from services.outbox import SendPolicy, kind_label, send_pending
+from services.reminders import default_policy, outbox_status, queue_reminders
 
 OUTCOMES_NB = {
     "sent": "sendt",

@@ -14,9 +14,8 @@ from prefect.cache_policies import NO_CACHE
 
 from domain.decisions import parse_decisions
 from domain.stance import STANCE_ORDER
-from flows import runtime
-from flows.files import read_text_file
-from storage import publication, review, summary
+from services import publication, review, runtime, summary
+from services.files import read_text_file
 from storage.blobs import BlobStore
 from storage.db import read_session, write_session
 

@@ -23,7 +23,7 @@ class CliResult:
 def run_hoering(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> CliResult:
     full_env = {**os.environ, **(env or {})}
     proc = subprocess.run(
-        [sys.executable, "-m", "flows.cli", *args],
+        [sys.executable, "-m", "cli.main", *args],
         capture_output=True,
         text=True,
         env=full_env,

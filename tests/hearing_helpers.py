@@ -11,7 +11,7 @@ from domain.calendar import OSLO
 from domain.decisions import parse_decisions
 from domain.hearing_spec import parse_hearing_spec
 from domain.lifecycle import Action, Command
-from storage import hearings
+from services import hearings
 from storage.db import write_session
 
 ROOT = Path(__file__).resolve().parents[1]

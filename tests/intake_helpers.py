@@ -14,10 +14,10 @@ from sqlalchemy import Engine, func, update
 from sqlmodel import select
 
 from domain.calendar import OSLO
+from services.intake import MessageOutcome, RawRef, file_batch
 from storage.blobs import BlobStore
 from storage.db import write_session
 from storage.hearing_models import HearingRow, OutboxMessageRow
-from storage.intake import MessageOutcome, RawRef, file_batch
 from storage.intake_models import (
     IntakeMessageRow,
     QuarantineRow,

@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from domain.letter_context import ChangeItemRow, ChangeKind, ChangeSheetContext
-from storage.change_sheet import (
+from rendering.change_sheet import (
     MAX_SHEET_TITLE,
     OVERVIEW_HEADERS,
     SPECIALTY_HEADERS,

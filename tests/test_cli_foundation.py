@@ -6,8 +6,8 @@ import shutil
 
 from sqlalchemy import inspect, text
 
+from services.reference_files import default_data_dir
 from storage.db import create_db_engine
-from storage.reference_files import default_data_dir
 from tests.cli_helpers import assert_one_line_error, run_hoering
 
 

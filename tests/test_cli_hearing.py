@@ -94,7 +94,7 @@ def test_read_only_commands_never_import_prefect(hoering_env, tmp_path):
     run_hoering("ids", "next", "BLS", env=hoering_env)
     probe = (
         "import sys\n"
-        "from flows.cli import app\n"
+        "from cli.main import app\n"
         "for args in (['ids','next','BLS'], ['goals','list','--specialty','BLS'],\n"
         "             ['hearing','list'], ['specialties']):\n"
         "    try:\n"

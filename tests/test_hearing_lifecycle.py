@@ -12,7 +12,8 @@ from sqlmodel import select
 from domain.calendar import OSLO
 from domain.errors import TransitionRefused, UserError
 from domain.lifecycle import Action
-from storage import catalogue, hearings, ledger
+from services import hearings
+from storage import catalogue, ledger
 from storage.db import read_session
 from storage.hearing_models import OutboxMessageRow
 from tests.hearing_helpers import (

@@ -22,11 +22,11 @@ from sqlmodel import func, select
 
 from domain.errors import UserError
 from flows.intake_flows import import_sources
-from flows.intake_report import ImportReport
-from storage import mail_sources
+from mail import sources as mail_sources
+from mail.sources import PROCESSED_FLAG, ImapSettings, ImapSource, SourceUnavailable
+from services.intake_report import ImportReport
 from storage.db import read_session
 from storage.intake_models import IntakeMessageRow, IntakeSourceItemRow
-from storage.mail_sources import PROCESSED_FLAG, ImapSettings, ImapSource, SourceUnavailable
 from tests.cli_helpers import run_hoering
 from tests.conftest import service_missing
 from tests.intake_helpers import IMPORTED, circulated_hearing, message

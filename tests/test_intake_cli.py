@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from flows import cli_responses, output
-from flows.intake_report import ImportReport, ReportFollower
+from cli import output
+from cli import responses as cli_responses
+from services.intake_report import ImportReport, ReportFollower
 from tests.cli_helpers import assert_one_line_error, run_hoering
 from tests.intake_helpers import DOCX_TYPE as DOCX
 from tests.intake_helpers import circulated_hearing, docx_bytes, message

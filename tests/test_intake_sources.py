@@ -20,17 +20,7 @@ from sqlmodel import select
 
 from domain.errors import UserError
 from flows.intake_flows import _batches, import_responses, import_sources
-from flows.intake_report import ImportReport, ReportFollower, read_events
-from storage.blobs import BlobStore
-from storage.db import create_db_engine, read_session
-from storage.hearing_models import HearingRow, OutboxMessageRow
-from storage.intake_models import (
-    IntakeMessageRow,
-    QuarantineRow,
-    ResponseAttachmentRow,
-    ResponseRow,
-)
-from storage.mail_sources import (
+from mail.sources import (
     EmlFileSource,
     EmlFolderSource,
     ImapSettings,
@@ -41,6 +31,16 @@ from storage.mail_sources import (
     imap_password,
     open_source,
     parse_imap_url,
+)
+from services.intake_report import ImportReport, ReportFollower, read_events
+from storage.blobs import BlobStore
+from storage.db import create_db_engine, read_session
+from storage.hearing_models import HearingRow, OutboxMessageRow
+from storage.intake_models import (
+    IntakeMessageRow,
+    QuarantineRow,
+    ResponseAttachmentRow,
+    ResponseRow,
 )
 from tests.intake_helpers import (
     DOCX_TYPE,
@@ -376,7 +376,7 @@ def test_an_import_killed_half_way_and_run_again_ends_like_one_clean_run(
             [MaildirSource(folder)], IMPORTED, ImportReport(None), batch_size=4, after_batch=kill
         )
     # ... and again in the middle of a batch, before its commit.
-    from storage import intake_receipts
+    from services import receipts as intake_receipts
 
     real_row = intake_receipts._receipt_row
     calls = {"n": 0}
@@ -440,8 +440,8 @@ def test_one_importer_at_a_time_on_postgresql(engine):
     """The batch takes a transaction-scoped advisory lock there (SQLite: BEGIN IMMEDIATE)."""
     if engine.dialect.name != "postgresql":
         pytest.skip("PostgreSQL only")
+    from services.intake import _ADVISORY_LOCK, _lock_importer
     from storage.db import write_session
-    from storage.intake import _ADVISORY_LOCK, _lock_importer
 
     with write_session(engine) as session:
         _lock_importer(session)

@@ -15,10 +15,7 @@ from sqlmodel import select
 
 from domain.email_intake import MailLimits
 from domain.errors import UserError
-from storage.blobs import BlobStore
-from storage.db import read_session, write_session
-from storage.hearing_models import HearingRow, OutboxMessageRow
-from storage.intake import (
+from services.intake import (
     OUTCOMES,
     allocate_document_numbers,
     answered_stakeholder_keys,
@@ -27,6 +24,9 @@ from storage.intake import (
     response_counts_by_review,
     unreviewed_response_count,
 )
+from storage.blobs import BlobStore
+from storage.db import read_session, write_session
+from storage.hearing_models import HearingRow, OutboxMessageRow
 from storage.intake_models import (
     IntakeMessageRow,
     QuarantineRow,

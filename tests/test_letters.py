@@ -36,8 +36,8 @@ from domain.letter_context import (
     SpecialtyDecision,
     SpecialtyListing,
 )
-from storage import letters
-from storage.letters import (
+from rendering import letters
+from rendering.letters import (
     LetterTemplateError,
     escape_markdown,
     markdown_to_docx,

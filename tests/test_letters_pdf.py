@@ -23,9 +23,9 @@ from sqlalchemy import Engine
 from domain.letter_building import RecipientInfo, recipient_groups
 from domain.letter_context import Contact, ReceiptContext, RecipientListContext, ReminderContext
 from domain.lifecycle import Action
-from storage import hearings
+from rendering.letters import render_docx
+from services import hearings
 from storage.db import create_db_engine, read_session
-from storage.letters import render_docx
 from tests.conftest import service_missing
 from tests.hearing_helpers import (
     AFTER_DEADLINE,

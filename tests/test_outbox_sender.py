@@ -18,12 +18,17 @@ from domain.calendar import OSLO
 from domain.errors import UserError
 from domain.letter_context import Contact, ReminderContext
 from domain.lifecycle import Action
-from storage import outbox_sender
-from storage.db import read_session, write_session
-from storage.hearing_models import HearingRow, OutboxMessageRow
-from storage.letters import render_docx
-from storage.outbox import queue_message
-from storage.outbox_sender import (
+from mail.transports import (
+    DeliveryError,
+    DeliveryJournal,
+    DeliveryRecord,
+    FolderTransport,
+    TransportUnavailable,
+    eml_file_name,
+)
+from rendering.letters import render_docx
+from services import outbox as outbox_sender
+from services.outbox import (
     OutgoingMessage,
     SendPolicy,
     attachment_paths,
@@ -37,14 +42,9 @@ from storage.outbox_sender import (
     soffice_binary,
     subject_with_reference,
 )
-from storage.transports import (
-    DeliveryError,
-    DeliveryJournal,
-    DeliveryRecord,
-    FolderTransport,
-    TransportUnavailable,
-    eml_file_name,
-)
+from storage.db import read_session, write_session
+from storage.hearing_models import HearingRow, OutboxMessageRow
+from storage.outbox_queue import queue_message
 from tests.cli_helpers import assert_one_line_error, run_hoering
 from tests.conftest import service_missing
 from tests.hearing_helpers import CIRCULATED, act, create
@@ -57,7 +57,7 @@ SEND_DAY = datetime(2024, 3, 22, 12, 0, tzinfo=OSLO)
 
 
 class FakeIntake:
-    """Stands in for storage.intake in tests: who has answered, per test."""
+    """Stands in for services.intake in tests: who has answered, per test."""
 
     def __init__(self) -> None:
         self.answered: set[str] = set()
@@ -78,15 +78,15 @@ def intake(monkeypatch) -> FakeIntake:
 
 def install_fake_intake(monkeypatch) -> FakeIntake:
     """Replace the intake's answers with a FakeIntake (installing a module if the real
-    storage.intake is not there)."""
+    services.intake is not there)."""
     fake = FakeIntake()
     try:
-        import storage.intake as module
+        import services.intake as module
     except ModuleNotFoundError:
         import storage
 
-        module = types.ModuleType("storage.intake")
-        monkeypatch.setitem(sys.modules, "storage.intake", module)
+        module = types.ModuleType("services.intake")
+        monkeypatch.setitem(sys.modules, "services.intake", module)
         monkeypatch.setattr(storage, "intake", module, raising=False)
     monkeypatch.setattr(
         module, "answered_stakeholder_keys", fake.answered_stakeholder_keys, raising=False

@@ -30,7 +30,7 @@ import pytest
 
 from domain.lifecycle import Action
 from flows.prefect_server import is_healthy
-from storage import hearings
+from services import hearings
 from storage.db import read_session
 from tests.hearing_helpers import CIRCULATED, act, create
 

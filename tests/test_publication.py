@@ -21,9 +21,9 @@ from sqlmodel import select
 from domain.calendar import OSLO
 from domain.errors import UserError
 from domain.masking import ADDRESS_MASK, NAME_MASK
+from services.publication import INDEX_NAME, export_publication
 from storage.db import read_session
 from storage.intake_models import ResponseRow
-from storage.publication import INDEX_NAME, export_publication
 from tests.test_review_storage import (
     CASE,
     EXAMPLES,

@@ -1,4 +1,4 @@
-"""The reference data in data/ and its validating loader (storage/reference_files.py)."""
+"""The reference data in data/ and its validating loader (services/reference_files.py)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from domain.reference import (
     SpecialtyGroup,
     StakeholderGroup,
 )
-from storage.reference_files import default_data_dir, load_reference_data
+from services.reference_files import default_data_dir, load_reference_data
 
 # Hearing letter 24/750: the next ID per specialty and how the letter groups them.
 NEXT_IDS_24_750 = {

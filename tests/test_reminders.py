@@ -20,13 +20,13 @@ from domain.calendar import OSLO
 from domain.errors import UserError
 from domain.lifecycle import Action
 from domain.reminder_policy import ReminderPolicy
-from storage import reminders
+from services import reminders
+from services.intake import RawRef, answered_stakeholder_keys, file_batch
+from services.outbox import send_pending
+from services.reminders import default_policy, plan_reminders, queue_reminders
 from storage.blobs import BlobStore
 from storage.db import read_session, write_session
 from storage.hearing_models import HearingRecipientRow, HearingRow, LetterRow
-from storage.intake import RawRef, answered_stakeholder_keys, file_batch
-from storage.outbox_sender import send_pending
-from storage.reminders import default_policy, plan_reminders, queue_reminders
 from tests.cli_helpers import assert_one_line_error, run_hoering
 from tests.hearing_helpers import CIRCULATED, act
 from tests.test_outbox_sender import (
@@ -265,7 +265,7 @@ def test_dry_run_queues_nothing(engine, tmp_path, intake, hearing):
 def test_response_filed_while_rendering_stops_that_reminder(
     engine, tmp_path, intake, hearing, monkeypatch
 ):
-    import storage.intake as intake_module
+    import services.intake as intake_module
 
     def answered_after_planning(session, hearing_id):
         keys = intake.answered_stakeholder_keys(session, hearing_id)
@@ -341,8 +341,8 @@ def test_send_reminders_flow(
 
 
 needs_intake = pytest.mark.skipif(
-    importlib.util.find_spec("storage.intake") is None,
-    reason="the CLI runs in its own process and needs the real storage.intake",
+    importlib.util.find_spec("services.intake") is None,
+    reason="the CLI runs in its own process and needs the real services.intake",
 )
 
 

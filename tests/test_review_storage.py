@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import subprocess
-import sys
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -24,11 +21,11 @@ from domain.calendar import OSLO
 from domain.email_intake import parse_message
 from domain.errors import TransitionRefused, UserError
 from domain.lifecycle import Action
-from storage import review
+from services import review
+from services.intake import RawRef, file_batch
+from services.intake import unreviewed_response_count as intake_unreviewed
 from storage.blobs import BlobStore
 from storage.db import read_session, write_session
-from storage.intake import RawRef, file_batch
-from storage.intake import unreviewed_response_count as intake_unreviewed
 from storage.intake_models import ResponseAttachmentRow, ResponseRow
 from storage.review_models import (
     CampaignGroupRow,
@@ -36,7 +33,7 @@ from storage.review_models import (
     ResponseReviewRow,
     ReviewEventRow,
 )
-from tests.cli_helpers import CliResult, assert_one_line_error, run_hoering
+from tests.cli_helpers import assert_one_line_error, run_hoering
 from tests.hearing_helpers import AFTER_DEADLINE, CIRCULATED, ROOT, act, create
 
 CASE = "24/750"
@@ -472,30 +469,12 @@ def test_automatic_replies_need_no_stance(engine, store):
 
 
 def _hearing_id(session) -> int:
-    from storage.hearings import get_hearing
+    from services.hearings import get_hearing
 
     return get_hearing(session, CASE).id
 
 
 # --- the command line ------------------------------------------------------------------------
-
-# `hoering hearing summary|publish` as the lead mounts them (hearing_review_app merged into
-# `hoering hearing`); the rest of the CLI is flows.cli as shipped.
-MOUNTED_CLI = (
-    "import sys; from flows import cli; from flows.cli_review import hearing_review_app; "
-    "cli.hearing_app.add_typer(hearing_review_app); sys.argv[0] = 'hoering'; cli.main()"
-)
-
-
-def run_mounted(*args: str, env: dict[str, str]) -> CliResult:
-    proc = subprocess.run(
-        [sys.executable, "-c", MOUNTED_CLI, *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **env},
-        timeout=300,
-    )
-    return CliResult(proc.returncode, proc.stdout, proc.stderr)
 
 
 def test_review_summary_and_publish_from_the_command_line(flow_env, engine, tmp_path):
@@ -533,17 +512,17 @@ def _review_summary_and_publish(env: dict[str, str], tmp_path: Path) -> None:
     assert applied.code == 0, applied.stderr
     assert applied.json()["unreviewed"] == 0
 
-    written = run_mounted(
+    written = run_hoering(
         "hearing", "summary", "24/750", "--as-of", "2024-06-12", "--json", env=env
     )
     assert written.code == 0, written.stderr
     result = written.json()
     assert Path(result["docx"]).is_file() and Path(result["xlsx"]).is_file()
     assert result["stances"]["supports_with_comments"] == 4 + CAMPAIGN_SIZE
-    published = run_mounted(
+    published = run_hoering(
         "hearing", "publish", "24/750", str(tmp_path / "svar.zip"), "--json", env=env
     )
     assert published.code == 0, published.stderr
     assert (published.json()["responses"], published.json()["private"]) == (34, 24)
-    missing = run_mounted("hearing", "summary", "24/999", env=env)
+    missing = run_hoering("hearing", "summary", "24/999", env=env)
     assert_one_line_error(missing, "no hearing with case number '24/999'")

@@ -29,8 +29,8 @@ from cryptography.x509.oid import NameOID
 
 from domain.errors import UserError
 from domain.lifecycle import Action
+from mail.transports import MailSettings, SmtpTransport, open_transport
 from storage.blobs import BlobStore
-from storage.transports import MailSettings, SmtpTransport, open_transport
 from tests.cli_helpers import assert_one_line_error, run_hoering
 from tests.hearing_helpers import AFTER_DEADLINE, CODIFIED, DECISIONS_PATH, REVIEWED, act
 from tests.test_outbox_sender import (

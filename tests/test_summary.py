@@ -35,7 +35,7 @@ from domain.summary_context import (
     StanceTally,
     build_summary_context,
 )
-from storage import summary
+from services import summary
 from storage.db import create_db_engine, read_session, write_session
 from storage.intake_models import ResponseRow
 from tests.conftest import service_missing

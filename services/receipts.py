@@ -6,7 +6,7 @@ reply to it is matched to the case. No receipt goes to a message sent by a machi
 (auto-reply, bounce, list), to a no-reply address or to our own post room, which
 would start a mail loop.
 
-`queue_receipt` queues one through `storage.outbox.queue_message`. `queue_receipts`
+`queue_receipt` queues one through `storage.outbox_queue.queue_message`. `queue_receipts`
 queues a whole import batch in one statement: it writes the rows `queue_message`
 would write (same dedupe key, same stable Message-ID), because one query and one
 flush per message cost an import more than parsing the message did.
@@ -24,9 +24,9 @@ from sqlmodel import Session, select
 from domain.calendar import oslo_date
 from domain.hearing_spec import HearingSpec
 from domain.letter_context import HELSEDIREKTORATET, Contact, ReceiptContext
+from rendering.letters import render_markdown
 from storage.hearing_models import HearingRow, OutboxMessageRow
-from storage.letters import render_markdown
-from storage.outbox import queue_message, stable_message_id
+from storage.outbox_queue import queue_message, stable_message_id
 
 RECEIPT_KIND = "kvittering"
 _AUTOMATIC_LOCAL_PARTS = frozenset(

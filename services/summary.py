@@ -3,7 +3,7 @@
 `summary_context(session, case, as_of)` reads the record (spec, recipients, responses
 with their reviews, campaign groups, excerpts, decisions) into a
 `domain.summary_context.SummaryContext`. The .docx goes through the letter machinery of
-`storage.letters` (Jinja2 template -> restricted Markdown -> python-docx) with the chart
+`rendering.letters` (Jinja2 template -> restricted Markdown -> python-docx) with the chart
 (matplotlib, Agg backend, PNG) put where the template says `[[chart]]`; the .xlsx has
 one row per response, overall and per specialty. Both files are deterministic for the
 same record and date.
@@ -44,10 +44,8 @@ from domain.summary_context import (
     SummaryContext,
     build_summary_context,
 )
-from storage import hearings
-from storage.change_sheet import sheet_title
-from storage.hearing_models import HearingRow, LetterRow
-from storage.letters import (
+from rendering.change_sheet import sheet_title
+from rendering.letters import (
     AUTHOR,
     LetterTemplateError,
     letter_environment,
@@ -57,8 +55,8 @@ from storage.letters import (
     set_core_properties,
     write_atomically,
 )
-from storage.models import SpecialtyRow
-from storage.review import (
+from services import hearings
+from services.review import (
     BODY,
     attachments_of,
     campaign_membership,
@@ -66,6 +64,8 @@ from storage.review import (
     respondent_name,
     reviews_of,
 )
+from storage.hearing_models import HearingRow, LetterRow
+from storage.models import SpecialtyRow
 from storage.review_models import ResponseExcerptRow
 from storage.timeutil import from_db, to_db
 

@@ -37,7 +37,8 @@ from domain.email_intake import ParsedMessage, parse_message
 from domain.errors import UserError
 from domain.mail_names import safe_attachment_name
 from domain.masking import PrivateMask
-from storage import hearings
+from services import hearings
+from services.review import attachments_of
 from storage.blobs import BlobMissing, BlobStore
 from storage.intake_models import (
     IntakeMessageRow,
@@ -45,7 +46,6 @@ from storage.intake_models import (
     ResponseAttachmentRow,
     ResponseRow,
 )
-from storage.review import attachments_of
 from storage.timeutil import from_db
 
 INDEX_NAME = "index.csv"

@@ -13,8 +13,9 @@ from typing import Annotated, Any
 
 import typer
 
-from flows import output, runtime
-from flows.files import read_text_file as _read
+from cli import output
+from services import runtime
+from services.files import read_text_file as _read
 from storage.db import read_session
 from storage.timeutil import from_db
 
@@ -162,7 +163,7 @@ def list_hearings(json_out: JsonFlag = False) -> None:
 
 
 def status_data(case: str) -> dict:
-    from storage import hearings
+    from services import hearings
 
     with read_session(runtime.engine()) as session:
         row = hearings.get_hearing(session, case)
@@ -202,7 +203,7 @@ def status_data(case: str) -> dict:
 
 
 def _answered(session, row) -> set[str]:
-    from storage.intake import answered_stakeholder_keys
+    from services.intake import answered_stakeholder_keys
 
     return answered_stakeholder_keys(session, row.id)
 
@@ -232,7 +233,7 @@ def status(case: Case, json_out: JsonFlag = False) -> None:
 @hearing_app.command("history")
 def history(case: Case, json_out: JsonFlag = False) -> None:
     """Every transition: who, when, from, to, why."""
-    from storage import hearings
+    from services import hearings
 
     with read_session(runtime.engine()) as session:
         row = hearings.get_hearing(session, case)
@@ -261,7 +262,7 @@ def history(case: Case, json_out: JsonFlag = False) -> None:
 @hearing_app.command("letters")
 def letters(case: Case, json_out: JsonFlag = False) -> None:
     """The letters generated for the hearing: kind, path, sha256."""
-    from storage import hearings
+    from services import hearings
 
     with read_session(runtime.engine()) as session:
         row = hearings.get_hearing(session, case)

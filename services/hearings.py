@@ -37,8 +37,9 @@ from domain.letter_building import (
 )
 from domain.lifecycle import Action, Command, HearingFacts, HearingState, apply_command
 from domain.reference import Stakeholder, StakeholderGroup
+from rendering.change_sheet import write_change_sheet
+from rendering.letters import render_docx
 from storage import ledger
-from storage.change_sheet import write_change_sheet
 from storage.hearing_models import (
     AuditEventRow,
     HearingItemRow,
@@ -46,9 +47,8 @@ from storage.hearing_models import (
     HearingRow,
     LetterRow,
 )
-from storage.letters import render_docx
 from storage.models import LearningGoalRow, SpecialtyRow, StakeholderRow
-from storage.outbox import queue_message
+from storage.outbox_queue import queue_message
 from storage.timeutil import to_db
 
 CREATE = "create"
@@ -299,7 +299,7 @@ def create_hearing(
 
 
 def _unreviewed_responses(session: Session, hearing: HearingRow) -> int:
-    from storage.review import unreviewed_response_count  # leaves out automatic replies
+    from services.review import unreviewed_response_count  # leaves out automatic replies
 
     return unreviewed_response_count(session, hearing.id)
 

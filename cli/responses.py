@@ -19,12 +19,13 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from cli import output
 from domain.calendar import OSLO
 from domain.case_numbers import normalise_case_number
-from flows import output, runtime
-from flows.intake_report import ReportFollower, new_report_path, read_events
+from mail.sources import ImapSettings, ImapSource, imap_password, open_source
+from services import runtime
+from services.intake_report import ReportFollower, new_report_path, read_events
 from storage.db import read_session
-from storage.mail_sources import ImapSettings, ImapSource, imap_password, open_source
 
 responses_app = typer.Typer(
     help="Hearing responses received by e-mail: import, list, assign.", no_args_is_help=True
@@ -197,7 +198,7 @@ def list_command(
     json_out: JsonFlag = False,
 ) -> None:
     """Every response filed under a hearing: sender, time, late flag, texts, attachments."""
-    from storage.hearings import get_hearing
+    from services.hearings import get_hearing
     from storage.intake_queries import list_responses
 
     wanted = normalise_case_number(case, "CASE")

@@ -8,13 +8,14 @@ from typing import Annotated
 
 import typer
 
+from cli import output
+from cli.hearing import actor, hearing_app
+from cli.outbox import outbox_app, reminders_app
+from cli.responses import responses_app
+from cli.review import hearing_review_app, review_app
 from domain.errors import UserError
-from flows import output, runtime
-from flows.cli_hearing import actor, hearing_app
-from flows.cli_outbox import outbox_app, reminders_app
-from flows.cli_responses import responses_app
-from flows.cli_review import hearing_review_app, review_app
 from flows.flow_client import FlowFailed
+from services import runtime
 from storage import catalogue, ledger
 from storage.db import read_session, write_session
 
@@ -47,7 +48,7 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON on stdout, fo
 @app.command()
 def init(json_out: JsonFlag = False) -> None:
     """Create or upgrade the database and load or refresh the reference data."""
-    from flows.reference import run_init
+    from services.initialise import run_init
 
     summary = run_init()
     if json_out:

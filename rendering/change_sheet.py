@@ -22,7 +22,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
 from domain.letter_context import ChangeItemRow, ChangeSheetContext
-from storage.letters import AUTHOR, normalise_zip, write_atomically
+from rendering.letters import AUTHOR, normalise_zip, write_atomically
 
 OVERVIEW_SHEET = "Oversikt"
 OVERVIEW_HEADERS = (

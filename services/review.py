@@ -32,7 +32,7 @@ from domain.campaigns import DEFAULT_THRESHOLD, group_near_duplicates
 from domain.errors import UserError
 from domain.stance import Stance, StanceSuggestion, parse_stance, stance_choices_nb, suggest_stance
 from domain.yaml_lines import SourceMap, load_yaml_mapping
-from storage import hearings
+from services import hearings
 from storage.hearing_models import HearingRow
 from storage.intake_models import ResponseAttachmentRow, ResponseRow
 from storage.review_models import (

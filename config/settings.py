@@ -29,7 +29,7 @@ class Settings(BaseSettings):
 
     @property
     def resolved_reference_dir(self) -> Path:
-        from storage.reference_files import default_data_dir
+        from services.reference_files import default_data_dir
 
         return self.reference_dir or default_data_dir()
 

@@ -6,10 +6,10 @@ from datetime import date, datetime
 
 from sqlalchemy import Engine
 
+from config.settings import Settings, load_settings
 from domain.calendar import OSLO, parse_date
 from domain.errors import UserError
 from storage.db import describe_url, engine_for, schema_is_current
-from storage.settings import Settings, load_settings
 
 
 def settings() -> Settings:

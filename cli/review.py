@@ -14,11 +14,12 @@ import click
 import typer
 from typer.core import TyperGroup
 
+from cli import output
+from cli.hearing import actor
 from domain.calendar import OSLO
 from domain.case_numbers import normalise_case_number
-from flows import output, runtime
-from flows.cli_hearing import actor
-from flows.files import read_text_file
+from services import runtime
+from services.files import read_text_file
 from storage.db import read_session
 
 
@@ -81,7 +82,7 @@ def list_command(
     json_out: JsonFlag = False,
 ) -> None:
     """The responses to review, with the suggested stance and the phrase behind it."""
-    from storage.review import review_queue
+    from services.review import review_queue
 
     wanted = normalise_case_number(case, "CASE")
     with read_session(runtime.engine()) as session:
@@ -187,7 +188,7 @@ def apply_command(
     json_out: JsonFlag = False,
 ) -> None:
     """Apply a review file: every row is recorded, or none when a row is wrong."""
-    from storage.review import parse_review_file
+    from services.review import parse_review_file
 
     wanted = _checked(case, as_of)
     parse_review_file(read_text_file(file, "review"), file)  # a bad file: one line, no Prefect
@@ -267,7 +268,7 @@ def campaigns_command(case: Case, as_of: AsOf = None, json_out: JsonFlag = False
 @review_app.command("history")
 def history_command(case: Case, json_out: JsonFlag = False) -> None:
     """Every review recorded: who, when, what, from where."""
-    from storage.review import review_history
+    from services.review import review_history
 
     wanted = normalise_case_number(case, "CASE")
     with read_session(runtime.engine()) as session:

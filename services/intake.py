@@ -45,7 +45,8 @@ from domain.email_intake import (
 )
 from domain.errors import UserError
 from domain.hearing_spec import HearingSpec
-from storage import hearings
+from services import hearings
+from services.receipts import queue_receipt, queue_receipts
 from storage.blobs import BlobStore
 from storage.hearing_models import HearingRow
 from storage.intake_models import (
@@ -63,7 +64,6 @@ from storage.intake_queries import (  # re-exported: the lifecycle and CLI read 
     response_counts_by_review,
     unreviewed_response_count,
 )
-from storage.intake_receipts import queue_receipt, queue_receipts
 from storage.models import StakeholderDomainRow, StakeholderRow
 
 __all__ = [

@@ -10,9 +10,10 @@ from typing import Annotated, Any
 
 import typer
 
-from flows import output, runtime
+from cli import output
+from services import runtime
+from services.outbox import list_outbox
 from storage.db import read_session
-from storage.outbox_sender import list_outbox
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON on stdout, for scripts.")]
 AsOf = Annotated[
@@ -67,9 +68,9 @@ def outbox_list(ctx: typer.Context, case: CaseOption = None, json_out: JsonFlag 
 
 def _check_before_running(as_of: str | None) -> None:
     """Bad options and settings fail here, in one line, before Prefect starts."""
-    from storage.outbox_sender import SendPolicy
-    from storage.reminders import default_policy
-    from storage.transports import load_mail_settings, open_transport
+    from mail.transports import load_mail_settings, open_transport
+    from services.outbox import SendPolicy
+    from services.reminders import default_policy
 
     runtime.as_of_moment(as_of)
     open_transport(load_mail_settings())
@@ -135,7 +136,7 @@ def reminders_send(
     _check_before_running(as_of)
     moment, engine = runtime.as_of_moment(as_of), runtime.engine()
     if dry_run:
-        from storage.reminders import default_policy, plan_reminders
+        from services.reminders import default_policy, plan_reminders
 
         with read_session(engine) as session:
             run = plan_reminders(session, now=moment, default=default_policy()).as_json()

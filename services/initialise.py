@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import func
 from sqlmodel import select
 
-from flows import runtime
+from services import runtime
+from services.reference_files import load_reference_data
 from storage import ledger
 from storage.db import describe_url, upgrade_schema, write_session
 from storage.models import (
@@ -15,7 +16,6 @@ from storage.models import (
     SpecialtyRow,
     StakeholderRow,
 )
-from storage.reference_files import load_reference_data
 from storage.reference_sync import sync_reference_data
 
 

@@ -3,7 +3,7 @@
 A run holds the sender lock (`<data dir>/outbox/sender.lock`), so one sender works
 on a data dir at a time, and every row it finds in status `sending` was left by a run
 that stopped between claiming and marking. Such a row is first checked against the
-transport ("was this Message-ID delivered?", see `storage.transports`): delivered
+transport ("was this Message-ID delivered?", see `mail.transports`): delivered
 means it is marked sent without sending; otherwise the interrupted attempt counts
 and it is sent again. Every row, not only interrupted ones, is checked before it is
 sent, so a database restored from a backup does not resend either.
@@ -50,9 +50,9 @@ from domain.calendar import OSLO, oslo_date
 from domain.case_numbers import find_case_numbers, normalise_case_number
 from domain.errors import UserError
 from domain.reminder_policy import reminder_expired
+from mail.transports import DeliveryError, Transport, TransportUnavailable
 from storage.db import read_session, write_session
 from storage.hearing_models import HearingRow, OutboxMessageRow
-from storage.transports import DeliveryError, Transport, TransportUnavailable
 
 PENDING, SENDING, SENT, FAILED, CANCELLED = "pending", "sending", "sent", "failed", "cancelled"
 STATUSES = (PENDING, SENDING, SENT, FAILED, CANCELLED)

@@ -3,7 +3,7 @@
 The rule for days is `domain.reminder_policy`; this module applies it to the stored
 hearings. A recipient gets a reminder when its hearing is `circulated`, a reminder
 is due today (`due_reminder`), and no response has been filed for the recipient's
-organisation (`storage.intake.answered_stakeholder_keys`, which counts a response
+organisation (`services.intake.answered_stakeholder_keys`, which counts a response
 from any address of the organisation).
 
 At most one reminder per recipient per reminder day, whatever runs and crashes: the
@@ -39,10 +39,10 @@ from domain.reminder_policy import (
     due_reminder,
     parse_reminder_days,
 )
+from rendering.letters import render_docx
 from storage.db import read_session, write_session
 from storage.hearing_models import HearingRecipientRow, HearingRow, LetterRow, OutboxMessageRow
-from storage.letters import render_docx
-from storage.outbox import queue_message
+from storage.outbox_queue import queue_message
 
 REMINDER_KIND = LetterKind.PAAMINNELSE.value
 
@@ -75,7 +75,7 @@ def reminder_dedupe_key(case_number: str, stakeholder_key: str, day: date) -> st
 
 def answered_keys(session: Session, hearing_id: int) -> set[str]:
     """Stakeholders with a filed response to the hearing (any address of theirs)."""
-    from storage.intake import answered_stakeholder_keys  # the intake's rule, not ours
+    from services.intake import answered_stakeholder_keys  # the intake's rule, not ours
 
     return set(answered_stakeholder_keys(session, hearing_id))
 

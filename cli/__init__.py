@@ -1,0 +1,1 @@
+"""The `hoering` command line (Typer): parse, call a service or a flow, print."""

@@ -1,0 +1,1 @@
+"""Settings of hoering, read once from the environment (prefix HOERING_)."""

@@ -1,0 +1,1 @@
+"""Mail in and out: mailbox readers (files, mbox, Maildir, IMAP) and transports (SMTP, folder)."""

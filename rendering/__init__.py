@@ -1,0 +1,1 @@
+"""Documents: letters (.docx), spreadsheets (.xlsx), charts and PDF conversion."""

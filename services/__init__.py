@@ -1,0 +1,1 @@
+"""Application services: one module per capability, called by flows and the CLI."""
