@@ -39,9 +39,6 @@ hearing_app.add_typer(hearing_review_app)  # hoering hearing summary / publish
 # Typer may vendor click; find its ClickException through a public subclass.
 _CLICK_EXCEPTION = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 
-# Typer may vendor click; find its ClickException through a public subclass.
-_CLICK_EXCEPTION = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
-
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON on stdout, for scripts.")]
 
 
@@ -185,29 +182,36 @@ def goals_activate(
         output.stdout.print(f"in effect: {', '.join(result['done']) or 'none'}")
 
 
-def main() -> None:
-    """Console entry point: user errors end in one line on stderr and exit code 2."""
+def run(args: list[str] | None = None) -> int:
+    """Run one command and return its exit code; user errors end in one line on stderr."""
+    output.open_consoles()
     try:
-        app(standalone_mode=False)
+        code = app(args=args, prog_name="hoering", standalone_mode=False)
     except UserError as exc:
         output.error_line(str(exc))
-        sys.exit(2)
+        return 2
     except FlowFailed as exc:
         output.error_line(str(exc))
-        sys.exit(1)
+        return 1
     except typer.Abort:
         output.error_line("aborted")
-        sys.exit(130)
+        return 130
     except _CLICK_EXCEPTION as exc:
         if exc.format_message():  # an empty one follows the help shown for no arguments
             output.error_line(f"{exc.format_message()} (see 'hoering --help')")
-        sys.exit(2)
+        return 2
     except typer.Exit as exc:
-        sys.exit(exc.exit_code)
+        return exc.exit_code
     except Exception as exc:  # a bug, not the user's fault: one line here, details logged
         log = _log_internal_error()
         output.error_line(f"internal error: {type(exc).__name__}: {exc} (details in {log})")
-        sys.exit(1)
+        return 1
+    return code if isinstance(code, int) else 0  # typer.Exit(n) comes back as n
+
+
+def main() -> None:
+    """Console entry point."""
+    sys.exit(run())
 
 
 def _log_internal_error() -> str:

@@ -15,6 +15,13 @@ stdout = Console(soft_wrap=True)
 stderr = Console(stderr=True)
 
 
+def open_consoles() -> None:
+    """New consoles for a command, so each reads the terminal's width (COLUMNS) afresh."""
+    global stdout, stderr
+    stdout = Console(soft_wrap=True)
+    stderr = Console(stderr=True)
+
+
 def _default(value: Any) -> Any:
     if isinstance(value, (date, datetime)):
         return value.isoformat()

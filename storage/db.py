@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, inspect
@@ -85,10 +84,22 @@ def _sqlite_engine(url, busy_timeout_s: float) -> Engine:
     return engine
 
 
-@lru_cache(maxsize=8)
+_ENGINES: dict[tuple[str, float], Engine] = {}
+
+
 def engine_for(url: str, busy_timeout_s: float = 60.0) -> Engine:
     """One engine per URL and process."""
-    return create_db_engine(url, busy_timeout_s)
+    key = (url, busy_timeout_s)
+    if key not in _ENGINES:
+        _ENGINES[key] = create_db_engine(url, busy_timeout_s)
+    return _ENGINES[key]
+
+
+def dispose_engines() -> None:
+    """Close every engine this process opened (when a command ends inside a longer process)."""
+    while _ENGINES:
+        _, engine = _ENGINES.popitem()
+        engine.dispose()
 
 
 @contextmanager

@@ -31,7 +31,7 @@ from domain.errors import UserError
 from domain.lifecycle import Action
 from mail.transports import MailSettings, SmtpTransport, open_transport
 from storage.blobs import BlobStore
-from tests.cli_helpers import assert_one_line_error, run_hoering
+from tests.cli_helpers import assert_one_line_error, run_hoering, run_hoering_process
 from tests.hearing_helpers import AFTER_DEADLINE, CODIFIED, DECISIONS_PATH, REVIEWED, act
 from tests.test_outbox_sender import (
     SEND_DAY,
@@ -438,7 +438,7 @@ def test_killed_between_delivery_and_marking(engine, tmp_path, flow_env, smtp_se
         "HOERING_SMTP_SECURITY": "none",
         "HOERING_MAIL_PDF": "false",
     }
-    crashed = run_hoering(
+    crashed = run_hoering_process(  # the process dies hard at the crash point
         "outbox",
         "send",
         "--as-of",
