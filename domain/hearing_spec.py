@@ -15,9 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     PrivateAttr,
     ValidationError,
@@ -28,6 +26,7 @@ from domain.calendar import MONTHS_NB
 from domain.competence import CompetenceLevel, is_stricter, level_of_text
 from domain.reference import Stakeholder, StakeholderGroup
 from domain.yaml_lines import (
+    FileModel,
     Path,
     SourceMap,
     custom_error,
@@ -157,10 +156,8 @@ Email = Annotated[
 TrainingPart = Literal[1, 2, 3]
 
 
-class SpecModel(BaseModel):
+class SpecModel(FileModel):
     """Base of the spec models: immutable, unknown fields refused."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 # --- people and recipients -----------------------------------------------------------------

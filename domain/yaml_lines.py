@@ -1,13 +1,18 @@
 """YAML files staff write, with the line of every field, and one-line errors that point there.
 
 `load_yaml_mapping` parses a YAML document into plain Python values and a `SourceMap`
-from field paths (`("items", 3, "specialty")`) to 1-based line numbers.
+from field paths (`("items", 3, "specialty")`) to 1-based line numbers. Anchors and
+aliases (`&name`, `*name`) are refused where they appear, so that a "billion laughs"
+document ends in one line before anything is expanded. `domain.csv_lines` gives CSV
+files the same shape (rows as mappings, a `SourceMap`), so every file a person writes
+is validated by pydantic models and reported the same way.
 `user_error_from_validation` turns a pydantic `ValidationError` into one `UserError`
 line: `file line N, items[3].specialty: what is wrong; how to fix it`.
 """
 
 from __future__ import annotations
 
+import difflib
 import types
 import typing
 from collections.abc import Callable, Iterable, Mapping
@@ -15,14 +20,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
 
 from domain.errors import UserError
 
 Path = tuple[str | int, ...]
+_M = typing.TypeVar("_M", bound=BaseModel)
 
 _MAX_SHOWN = 60
+
+
+class FileModel(BaseModel):
+    """Base of the models of files people write: immutable, unknown fields refused."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
 
 @dataclass(frozen=True)
@@ -64,6 +76,7 @@ def format_path(path: Iterable[str | int]) -> str:
 
 
 def one_line(text: str) -> str:
+    """`text` with every run of whitespace (newlines included) as one space."""
     return " ".join(text.split())
 
 
@@ -73,11 +86,53 @@ def shown_value(value: Any) -> str:
     return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 3] + "..."
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that keeps dates as text, so that a bad date is our error with a line."""
+def closest_name(name: object, known: Iterable[str]) -> str | None:
+    """The known name that `name` is most likely a misspelling of, if any is close."""
+    if not isinstance(name, str):
+        return None
+    by_fold = {k.casefold(): k for k in known}
+    found = difflib.get_close_matches(name.casefold(), list(by_fold), n=1, cutoff=0.5)
+    return by_fold[found[0]] if found else None
 
 
-_Loader.add_constructor(
+def unknown_name_message(name: object, known: Iterable[str], what: str = "field") -> str:
+    """ "unknown field 'dedline'; did you mean deadline? (allowed fields here: ...)"."""
+    known = list(known)
+    guess = closest_name(name, known)
+    fix = f"did you mean {guess}?" if guess else "remove it or fix its spelling"
+    listed = f" (allowed {what}s here: {', '.join(known)})" if known else ""
+    return f"unknown {what} {shown_value(name)}; {fix}{listed}"
+
+
+class AliasRefused(yaml.YAMLError):
+    """An anchor or alias: refused so that no document can expand beyond its text."""
+
+    def __init__(self, line: int, token: str) -> None:
+        super().__init__(
+            f"YAML anchors and aliases ({token}) are not allowed; write the value out in full"
+        )
+        self.line = line
+
+
+class SafeLineLoader(yaml.SafeLoader):
+    """SafeLoader that refuses anchors and aliases and keeps dates as text (so that a bad
+    date is our error with a line). The one YAML loader for files people write."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:  # type: ignore[override]
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            raise AliasRefused(event.start_mark.line + 1, f"*{event.anchor}")
+        anchor = getattr(event, "anchor", None)
+        if anchor is not None:
+            raise AliasRefused(event.start_mark.line + 1, f"&{anchor}")
+        return super().compose_node(parent, index)
+
+
+SafeLineLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+SafeLineLoader.add_constructor(
     "tag:yaml.org,2002:timestamp",
     lambda loader, node: loader.construct_scalar(node),
 )
@@ -85,7 +140,7 @@ _Loader.add_constructor(
 
 def load_yaml_mapping(text: str, source: str) -> tuple[dict[str, Any], SourceMap]:
     """Parse a YAML document whose top level is a mapping; refuse duplicate keys."""
-    loader = _Loader(text)
+    loader = SafeLineLoader(text)
     try:
         node = loader.get_single_node()
         if node is None:
@@ -98,6 +153,8 @@ def load_yaml_mapping(text: str, source: str) -> tuple[dict[str, Any], SourceMap
         lines: dict[Path, int] = {(): node.start_mark.line + 1}
         _collect_lines(node, (), lines, source)
         data = loader.construct_document(node)
+    except AliasRefused as exc:
+        raise UserError(f"{source} line {exc.line}: {exc}") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = f" line {mark.line + 1}" if mark is not None else ""
@@ -137,6 +194,19 @@ def _collect_lines(node: yaml.Node, path: Path, lines: dict[Path, int], source: 
 
 
 # --- pydantic errors -> one line ---------------------------------------------------------
+
+
+def validate_file(
+    model: type[_M],
+    data: Any,
+    source_map: SourceMap,
+    hints: Callable[[Path, ErrorDetails], str | None] | None = None,
+) -> _M:
+    """`model` validated from a loaded file, or one UserError line for its first problem."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise user_error_from_validation(exc, source_map, model, hints) from None
 
 
 ERROR_PREFIX = "hoering_"
@@ -181,9 +251,12 @@ def user_error_from_validation(
             path = (*path, "kind")
         line = source_map.line_of(path)
         text = (hints(path, error) if hints else None) or _describe(error, path, target)
-        problems.append((line if line is not None else 0, order, path, text))
-    problems.sort(key=lambda p: (p[0], p[1]))
-    _, _, path, text = problems[0]
+        # Most specific first: a problem at its own line (a misspelt `dedline`) before one
+        # that can only point at an enclosing line (the missing `deadline`).
+        vague = error["type"] == "missing" or source_map.lines.get(path) is None
+        problems.append((vague, line if line is not None else 0, order, path, text))
+    problems.sort(key=lambda p: p[:3])
+    *_, path, text = problems[0]
     more = len(problems) - 1
     suffix = f" ({more} more problem{'s' if more > 1 else ''} after this one)" if more else ""
     return source_map.error(path, text + suffix)
@@ -197,9 +270,7 @@ def _describe(error: ErrorDetails, path: Path, target: Any) -> str:
     if kind == "missing":
         return f"required field '{name}' is missing; add `{name}: ...` here"
     if kind == "extra_forbidden":
-        allowed = _field_names(target)
-        listed = f"; allowed fields here: {', '.join(allowed)}" if allowed else ""
-        return f"unknown field '{name}'; remove it or fix its spelling{listed}"
+        return unknown_name_message(name, _field_names(target))
     if kind == "union_tag_invalid":
         return (
             f"unknown kind {shown_value(ctx.get('tag'))}; use one of {ctx.get('expected_tags', '')}"
