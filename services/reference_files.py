@@ -31,6 +31,13 @@ from domain.reference import (
     Stakeholder,
     StakeholderGroup,
 )
+from domain.yaml_lines import (
+    AliasRefused,
+    SafeLineLoader,
+    one_line,
+    shown_value,
+    unknown_name_message,
+)
 
 SPECIALTIES_FILE = "specialties.yaml"
 ID_SCHEMES_FILE = "id_schemes.yaml"
@@ -109,14 +116,8 @@ class _Problem(Exception):
         self.line = line
 
 
-class _LineLoader(yaml.SafeLoader):
-    """SafeLoader that keeps line numbers and leaves dates as text (checked later)."""
-
-
-_LineLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+class _LineLoader(SafeLineLoader):
+    """The shared loader (no anchors or aliases, dates as text) keeping line numbers."""
 
 
 def _construct_map(loader: _LineLoader, node: yaml.MappingNode) -> _Map:
@@ -128,7 +129,7 @@ def _construct_map(loader: _LineLoader, node: yaml.MappingNode) -> _Map:
         line = key_node.start_mark.line + 1
         key = loader.construct_object(key_node, deep=True)
         if not isinstance(key, str):
-            raise _Problem(line, f"key {_show(key)} must be a field name (text)")
+            raise _Problem(line, f"key {shown_value(key)} must be a field name (text)")
         if key in result:
             raise _Problem(line, f"field '{key}' appears twice in the same entry; keep one")
         result[key] = loader.construct_object(value_node, deep=True)
@@ -174,15 +175,15 @@ def _read(path: Path, top: str) -> _File:
         ) from None
     try:
         root = yaml.load(text, Loader=_LineLoader)  # a SafeLoader subclass
-    except _Problem as exc:
+    except (_Problem, AliasRefused) as exc:
         raise UserError(f"{path} line {exc.line}: {exc}; {_FIX}") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f" line {mark.line + 1} column {mark.column + 1}" if mark else ""
-        problem = _one_line(exc.problem or exc.context or "syntax error")
+        problem = one_line(exc.problem or exc.context or "syntax error")
         raise UserError(f"{path}{where}: not valid YAML ({problem}); {_FIX}") from None
     except yaml.YAMLError as exc:
-        raise UserError(f"{path}: not valid YAML ({_one_line(str(exc))}); {_FIX}") from None
+        raise UserError(f"{path}: not valid YAML ({one_line(str(exc))}); {_FIX}") from None
     if not isinstance(root, _Map):
         raise UserError(
             f"{path} line 1: the file is empty or not a mapping of fields; it must start "
@@ -194,15 +195,6 @@ def _read(path: Path, top: str) -> _File:
 # --- field readers --------------------------------------------------------------------
 
 
-def _show(value: object, limit: int = 60) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
 def _line(entry: _Map, name: str) -> int:
     return entry.key_lines.get(name, entry.line)
 
@@ -210,8 +202,7 @@ def _line(entry: _Map, name: str) -> int:
 def _check_fields(f: _File, entry: _Map, required: set[str], optional: set[str]) -> None:
     for name in entry:
         if name not in required | optional:
-            allowed = ", ".join(sorted(required | optional))
-            f.fail(_line(entry, name), f"unknown field '{name}' (allowed: {allowed})")
+            f.fail(_line(entry, name), unknown_name_message(name, sorted(required | optional)))
     for name in sorted(required):
         if name not in entry:
             f.fail(entry.line, f"field '{name}' is missing")
@@ -220,7 +211,7 @@ def _check_fields(f: _File, entry: _Map, required: set[str], optional: set[str])
 def _text(f: _File, entry: _Map, name: str) -> str:
     value = entry[name]
     if not isinstance(value, str) or not value.strip():
-        f.fail(_line(entry, name), f"{name} {_show(value)} must be non-empty text")
+        f.fail(_line(entry, name), f"{name} {shown_value(value)} must be non-empty text")
     return value.strip()
 
 
@@ -231,7 +222,7 @@ def _optional_text(f: _File, entry: _Map, name: str) -> str | None:
 def _flag(f: _File, entry: _Map, name: str, default: bool | None = None) -> bool:
     value = entry.get(name, default)
     if not isinstance(value, bool):
-        f.fail(_line(entry, name), f"{name} {_show(value)} must be true or false")
+        f.fail(_line(entry, name), f"{name} {shown_value(value)} must be true or false")
     return value
 
 
@@ -240,7 +231,7 @@ def _number(f: _File, entry: _Map, name: str, low: int, high: int | None = None)
     ok = isinstance(value, int) and not isinstance(value, bool) and value >= low
     if not ok or (high is not None and value > high):
         span = f"from {low} to {high}" if high is not None else f"{low} or more"
-        f.fail(_line(entry, name), f"{name} {_show(value)} must be a whole number {span}")
+        f.fail(_line(entry, name), f"{name} {shown_value(value)} must be a whole number {span}")
     return value
 
 
@@ -248,7 +239,7 @@ def _optional_date(f: _File, entry: _Map, name: str) -> date | None:
     value = entry.get(name)
     if value is None:
         return None
-    problem = f"{name} {_show(value)} must be an ISO date YYYY-MM-DD, e.g. 2025-09-01"
+    problem = f"{name} {shown_value(value)} must be an ISO date YYYY-MM-DD, e.g. 2025-09-01"
     if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
         f.fail(_line(entry, name), problem)
     try:
@@ -260,7 +251,8 @@ def _optional_date(f: _File, entry: _Map, name: str) -> date | None:
 def _choice(f: _File, entry: _Map, name: str, enum: Callable[[str], T], values: list[str]) -> T:
     value = entry[name]
     if value not in values:
-        f.fail(_line(entry, name), f"{name} {_show(value)} must be one of {', '.join(values)}")
+        shown = shown_value(value)
+        f.fail(_line(entry, name), f"{name} {shown} must be one of {', '.join(values)}")
     return enum(value)
 
 
@@ -277,7 +269,8 @@ def _entries(f: _File, parent: _Map, name: str, optional: bool = False) -> Itera
         f.fail(_line(parent, name), f"{name} must be a list of entries (lines starting '- ')")
     for item, line in zip(items, items.item_lines, strict=True):
         if not isinstance(item, _Map):
-            f.fail(line, f"each entry of {name} must be a mapping of fields, not {_show(item)}")
+            shown = shown_value(item)
+            f.fail(line, f"each entry of {name} must be a mapping of fields, not {shown}")
         yield item
 
 
@@ -291,7 +284,7 @@ def _texts(f: _File, entry: _Map, name: str) -> list[tuple[str, int]]:
     result = []
     for item, line in zip(items, items.item_lines, strict=True):
         if not isinstance(item, str) or not item.strip():
-            f.fail(line, f"{name} entry {_show(item)} must be non-empty text")
+            f.fail(line, f"{name} entry {shown_value(item)} must be non-empty text")
         result.append((item.strip(), line))
     return result
 
@@ -299,7 +292,7 @@ def _texts(f: _File, entry: _Map, name: str) -> list[tuple[str, int]]:
 def _prefix(f: _File, entry: _Map, name: str = "prefix") -> str:
     value = entry[name]
     if not isinstance(value, str) or not _PREFIX.fullmatch(value):
-        f.fail(_line(entry, name), f"{name} {_show(value)} must be 2-5 capital letters (A-Z)")
+        f.fail(_line(entry, name), f"{name} {shown_value(value)} must be 2-5 capital letters (A-Z)")
     return value
 
 
@@ -361,7 +354,7 @@ def _load_catalogues(f: _File, specialties: list[Specialty]) -> list[Catalogue]:
         if not isinstance(code, str) or not _CODE.fullmatch(code):
             f.fail(
                 _line(entry, "code"),
-                f"code {_show(code)} must be 2-10 capital letters or "
+                f"code {shown_value(code)} must be 2-10 capital letters or "
                 "digits, starting with a letter",
             )
         if code in codes:
@@ -464,7 +457,7 @@ def _load_catalogue_files(
         if not isinstance(code, str) or code not in by_code:
             f.fail(
                 _line(f.root, "catalogue"),
-                f"catalogue {_show(code)} is not a known "
+                f"catalogue {shown_value(code)} is not a known "
                 f"catalogue code; use a specialty prefix or a code from {ID_SCHEMES_FILE}",
             )
         if path.stem != code:
@@ -517,7 +510,7 @@ def _goal_id(f: _File, entry: _Map, code: str, owner: dict[str, str], registry: 
     line = _line(entry, "id")
     match = _GOAL_ID.fullmatch(raw) if isinstance(raw, str) else None
     if match is None:
-        f.fail(line, f"id {_show(raw)} must be PREFIX-NUMBER, e.g. {code}-001 or LM-75")
+        f.fail(line, f"id {shown_value(raw)} must be PREFIX-NUMBER, e.g. {code}-001 or LM-75")
     prefix, digits = match["prefix"], match["number"]
     if prefix not in owner:
         f.fail(
@@ -589,7 +582,7 @@ def _load_stakeholders(
         if not isinstance(key, str) or not _KEY.fullmatch(key):
             f.fail(
                 _line(entry, "key"),
-                f"key {_show(key)} must be lower-case letters, digits "
+                f"key {shown_value(key)} must be lower-case letters, digits "
                 "and single hyphens, e.g. helse-vest-rhf",
             )
         if key in keys:
@@ -628,7 +621,7 @@ def _email(f: _File, entry: _Map, seen: dict[str, int]) -> str:
     if not isinstance(value, str) or not _EMAIL.fullmatch(value):
         f.fail(
             line,
-            f"email {_show(value)} must be a lower-case e-mail address such as "
+            f"email {shown_value(value)} must be a lower-case e-mail address such as "
             "postmottak@helse-vest.no",
         )
     if value in seen:
@@ -648,7 +641,7 @@ def _domains(f: _File, entry: _Map, seen: dict[str, int]) -> tuple[str, ...]:
         if not _DOMAIN.fullmatch(domain):
             f.fail(
                 line,
-                f"domains: {_show(domain)} must be a lower-case mail domain such as "
+                f"domains: {shown_value(domain)} must be a lower-case mail domain such as "
                 "ntnu.no (no @, no spaces)",
             )
         if domain in seen:
@@ -694,7 +687,7 @@ def _stakeholder_specialty(
         return None
     line = _line(entry, "specialty")
     if not isinstance(value, str) or value not in specialty_lines:
-        f.fail(line, f"specialty {_show(value)} is not a prefix in {SPECIALTIES_FILE}")
+        f.fail(line, f"specialty {shown_value(value)} is not a prefix in {SPECIALTIES_FILE}")
     if is_committee:
         if value in committees:
             f.fail(
