@@ -43,6 +43,8 @@ class SourceMap:
 
     source: str
     lines: Mapping[Path, int] = field(default_factory=dict)
+    show_path: bool = True  # False: messages name their field themselves
+    fix: str = ""  # appended to every message: what to do once the file is fixed
 
     def line_of(self, path: Path) -> int | None:
         """The line of `path`, or of its nearest ancestor that is in the file."""
@@ -56,12 +58,13 @@ class SourceMap:
         """'file line N, items[3].specialty' (without the line if it is unknown)."""
         line = self.line_of(path)
         where = self.source if line is None else f"{self.source} line {line}"
-        shown = format_path(path)
+        shown = format_path(path) if self.show_path else ""
         return f"{where}, {shown}" if shown else where
 
     def error(self, path: Path, message: str) -> UserError:
         """A one-line UserError for a problem at `path`."""
-        return UserError(one_line(f"{self.locate(path)}: {message}"))
+        fix = f"; {self.fix}" if self.fix else ""
+        return UserError(one_line(f"{self.locate(path)}: {message}{fix}"))
 
 
 def format_path(path: Iterable[str | int]) -> str:
@@ -138,59 +141,69 @@ SafeLineLoader.add_constructor(
 )
 
 
-def load_yaml_mapping(text: str, source: str) -> tuple[dict[str, Any], SourceMap]:
-    """Parse a YAML document whose top level is a mapping; refuse duplicate keys."""
+def load_yaml_mapping(
+    text: str, source: str, *, show_path: bool = True, fix: str = ""
+) -> tuple[dict[str, Any], SourceMap]:
+    """Parse a YAML document whose top level is a mapping; refuse duplicate keys, anchors
+    and aliases. `show_path` and `fix` shape the messages (see `SourceMap`)."""
+    empty = SourceMap(source, {}, show_path, fix)
     loader = SafeLineLoader(text)
     try:
         node = loader.get_single_node()
         if node is None:
-            raise UserError(f"{source}: the file is empty; write the fields as `name: value` lines")
+            raise empty.error((), "the file is empty; write the fields as `name: value` lines")
         if not isinstance(node, yaml.MappingNode):
-            raise UserError(
-                f"{source} line {node.start_mark.line + 1}: the top level must be a mapping of "
-                "fields (`name: value` lines), not a list or a single value"
+            raise SourceMap(source, {(): node.start_mark.line + 1}, False, fix).error(
+                (),
+                "the top level must be a mapping of fields (`name: value` lines), not a list "
+                "or a single value",
             )
-        lines: dict[Path, int] = {(): node.start_mark.line + 1}
-        _collect_lines(node, (), lines, source)
+        source_map = SourceMap(source, {(): node.start_mark.line + 1}, show_path, fix)
+        _collect_lines(node, (), source_map)
         data = loader.construct_document(node)
     except AliasRefused as exc:
-        raise UserError(f"{source} line {exc.line}: {exc}") from None
+        raise SourceMap(source, {(): exc.line}, False, fix).error((), str(exc)) from None
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = f" line {mark.line + 1}" if mark is not None else ""
-        problem = exc.problem or exc.context or "syntax error"
-        raise UserError(
-            one_line(
-                f"{source}{line}: YAML syntax error ({problem}); check the indentation and "
-                "quote values that contain ': ' or start with a special character"
-            )
-        ) from exc
+        raise _syntax_error(exc, empty) from None
     except yaml.YAMLError as exc:
-        raise UserError(one_line(f"{source}: YAML error ({exc}); fix the file")) from exc
+        raise empty.error((), f"not valid YAML ({one_line(str(exc))})") from None
     finally:
         loader.dispose()
-    return data, SourceMap(source, lines)
+    return data, source_map
 
 
-def _collect_lines(node: yaml.Node, path: Path, lines: dict[Path, int], source: str) -> None:
+def _syntax_error(exc: yaml.MarkedYAMLError, empty: SourceMap) -> UserError:
+    mark = exc.problem_mark or exc.context_mark
+    where = f" line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
+    problem = one_line(exc.problem or exc.context or "syntax error")
+    fix = f"; {empty.fix}" if empty.fix else ""
+    return UserError(
+        f"{empty.source}{where}: not valid YAML ({problem}); fix the YAML syntax error: check "
+        f"the indentation and quote values that contain ': ' or start with a special "
+        f"character{fix}"
+    )
+
+
+def _collect_lines(node: yaml.Node, path: Path, source_map: SourceMap) -> None:
+    lines = source_map.lines
+    assert isinstance(lines, dict)
     if isinstance(node, yaml.MappingNode):
         seen: dict[Any, int] = {}
         for key_node, value_node in node.value:
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node)
             line = key_node.start_mark.line + 1
+            lines[(*path, key)] = line
             if key in seen:
-                shown = format_path((*path, key))
-                raise UserError(
-                    f"{source} line {line}, {shown}: the field is given twice (first on line "
-                    f"{seen[key]}); keep one of them"
+                raise source_map.error(
+                    (*path, key),
+                    f"field '{key}' appears twice (first on line {seen[key]}); keep one of them",
                 )
             seen[key] = line
-            lines[(*path, key)] = line
-            _collect_lines(value_node, (*path, key), lines, source)
+            _collect_lines(value_node, (*path, key), source_map)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             lines.setdefault((*path, index), item.start_mark.line + 1)
-            _collect_lines(item, (*path, index), lines, source)
+            _collect_lines(item, (*path, index), source_map)
 
 
 # --- pydantic errors -> one line ---------------------------------------------------------
