@@ -17,7 +17,6 @@ from domain.errors import UserError
 from domain.yaml_lines import Path, SourceMap, unknown_name_message
 
 _SNIFF_BYTES = 4096
-MAX_FIELD_CHARS = 1_000_000  # one cell; csv's default limit is 131 072
 
 
 def load_csv_rows(
@@ -35,7 +34,6 @@ def load_csv_rows(
     except csv.Error:
         dialect = csv.excel
     reader = csv.reader(io.StringIO(body), dialect=dialect)
-    csv.field_size_limit(MAX_FIELD_CHARS)
     try:
         header = [h.strip().lower() for h in next(reader, [])]
         if not any(header):

@@ -107,12 +107,18 @@ def unknown_name_message(name: object, known: Iterable[str], what: str = "field"
     return f"unknown {what} {shown_value(name)}; {fix}{listed}"
 
 
-class AliasRefused(yaml.YAMLError):
-    """An anchor or alias: refused so that no document can expand beyond its text."""
+MAX_DEPTH = 50  # nesting levels; files people write use fewer than ten
+
+
+class StructureRefused(yaml.YAMLError):
+    """An anchor, an alias or too deep nesting: refused so that no document can expand
+    beyond its text or exhaust the stack."""
 
     def __init__(self, line: int, token: str) -> None:
         super().__init__(
             f"YAML anchors and aliases ({token}) are not allowed; write the value out in full"
+            if token
+            else f"the YAML is nested more than {MAX_DEPTH} levels deep; flatten it"
         )
         self.line = line
 
@@ -121,14 +127,23 @@ class SafeLineLoader(yaml.SafeLoader):
     """SafeLoader that refuses anchors and aliases and keeps dates as text (so that a bad
     date is our error with a line). The one YAML loader for files people write."""
 
+    _depth = 0
+
     def compose_node(self, parent: Any, index: Any) -> Any:  # type: ignore[override]
         event = self.peek_event()
+        line = event.start_mark.line + 1
         if isinstance(event, yaml.AliasEvent):
-            raise AliasRefused(event.start_mark.line + 1, f"*{event.anchor}")
+            raise StructureRefused(line, f"*{event.anchor}")
         anchor = getattr(event, "anchor", None)
         if anchor is not None:
-            raise AliasRefused(event.start_mark.line + 1, f"&{anchor}")
-        return super().compose_node(parent, index)
+            raise StructureRefused(line, f"&{anchor}")
+        if self._depth >= MAX_DEPTH:
+            raise StructureRefused(line, "")
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 SafeLineLoader.yaml_implicit_resolvers = {
@@ -161,7 +176,7 @@ def load_yaml_mapping(
         source_map = SourceMap(source, {(): node.start_mark.line + 1}, show_path, fix)
         _collect_lines(node, (), source_map)
         data = loader.construct_document(node)
-    except AliasRefused as exc:
+    except StructureRefused as exc:
         raise SourceMap(source, {(): exc.line}, False, fix).error((), str(exc)) from None
     except yaml.MarkedYAMLError as exc:
         raise _syntax_error(exc, empty) from None

@@ -197,3 +197,15 @@ def test_a_bomb_given_to_the_command_exits_2_in_one_line_quickly(tmp_path):
     # The whole command, interpreter start and CLI imports included (ru_maxrss in KiB).
     assert elapsed < 15, elapsed
     assert usage.ru_maxrss * 1024 < 200 * MB, usage.ru_maxrss
+
+
+def test_deep_nesting_is_refused_in_one_line_not_a_recursion_error():
+    deep = "a: " + "[" * 20_000 + "]" * 20_000
+    message = _refusal(lambda: parse_hearing_spec(deep, "deep.yaml"))
+    assert message.startswith("deep.yaml line 1: the YAML is nested more than")
+
+
+def test_an_oversized_csv_cell_is_one_line():
+    text = "response,note\n24/750-1," + "x" * 200_000 + "\n"
+    message = _refusal(lambda: parse_review_file(text, "r.csv"))
+    assert message.startswith("r.csv line 2: not valid CSV (field larger than field limit")
