@@ -97,11 +97,11 @@ class IntakeSettings(Section):
 
     env_prefix: ClassVar[str] = PREFIX + "INTAKE_"
 
-    batch_size: int = Field(200, ge=1, le=10_000)
-    max_message_bytes: int = Field(50 * MB, ge=1024)
-    max_depth: int = Field(10, ge=1, le=100)
-    max_attachments: int = Field(100, ge=1)
-    max_attachment_bytes: int = Field(25 * MB, ge=1)
+    batch_size: int = Field(default=200, ge=1, le=10_000)
+    max_message_bytes: int = Field(default=50 * MB, ge=1024)
+    max_depth: int = Field(default=10, ge=1, le=100)
+    max_attachments: int = Field(default=100, ge=1)
+    max_attachment_bytes: int = Field(default=25 * MB, ge=1)
 
     def limits(self) -> MailLimits:
         return MailLimits(
