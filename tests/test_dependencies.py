@@ -82,7 +82,7 @@ def test_every_declared_dependency_is_imported_or_has_a_reason():
 
 def _licence(dist: str) -> str:
     info = metadata(dist)
-    parts = [info.get("License-Expression") or "", (info.get("License") or "")[:200]]
+    parts = [info["License-Expression"] or "", (info["License"] or "")[:200]]
     parts += [c for c in info.get_all("Classifier") or [] if c.startswith("License")]
     return " ".join(parts)
 
