@@ -10,6 +10,7 @@ README's configuration section lists every variable.
 
 from __future__ import annotations
 
+import functools
 import os
 from functools import cached_property
 from pathlib import Path
@@ -207,7 +208,17 @@ class _SectionSource(PydanticBaseSettingsSource):
 
 
 def load_settings() -> Settings:
-    """The settings of this command, or one UserError line naming the bad variable."""
+    """The settings of this command, or one UserError line naming the bad variable.
+
+    Built once per environment: a command that asks again gets the same object, and a
+    changed HOERING_ variable (a test's monkeypatch) gives a new one.
+    """
+    variables = sorted((k, v) for k, v in os.environ.items() if k.upper().startswith(PREFIX))
+    return _load(os.getcwd(), tuple(variables))  # the default data dir is relative
+
+
+@functools.lru_cache(maxsize=4)
+def _load(cwd: str, variables: tuple[tuple[str, str], ...]) -> Settings:
     try:
         return Settings()
     except ValidationError as exc:

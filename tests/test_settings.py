@@ -53,6 +53,14 @@ def test_sections_keep_the_established_variable_names(monkeypatch, tmp_path):
     assert settings.reminders.policy().days_before == (10, 2)
 
 
+def test_loaded_once_per_environment(monkeypatch):
+    monkeypatch.setenv("HOERING_OUTBOX_BATCH_SIZE", "9")
+    first = load_settings()
+    assert load_settings() is first  # asked again within a command: the same object
+    monkeypatch.setenv("HOERING_OUTBOX_BATCH_SIZE", "8")
+    assert load_settings() is not first and load_settings().outbox.batch_size == 8
+
+
 @pytest.mark.parametrize(
     ("variable", "value"),
     [
