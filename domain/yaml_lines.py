@@ -13,6 +13,7 @@ line: `file line N, items[3].specialty: what is wrong; how to fix it`.
 from __future__ import annotations
 
 import difflib
+import re
 import types
 import typing
 from collections.abc import Callable, Iterable, Mapping
@@ -304,13 +305,15 @@ def _describe(error: ErrorDetails, path: Path, target: Any) -> str:
     if kind == "extra_forbidden":
         return unknown_name_message(name, _field_names(target))
     if kind == "union_tag_invalid":
-        return (
-            f"unknown kind {shown_value(ctx.get('tag'))}; use one of {ctx.get('expected_tags', '')}"
-        )
+        expected = str(ctx.get("expected_tags", ""))
+        return f"unknown kind {shown_value(ctx.get('tag'))}; {_guess(ctx.get('tag'), expected)}"
     if kind == "union_tag_not_found":
         return "the item has no `kind`; add `kind:` (e.g. `kind: new_goal`)"
     if kind in {"literal_error", "enum"}:
-        return f"{shown_value(value)} is not allowed; {error['msg'].lower()}"
+        expected = str(ctx.get("expected", ""))
+        guess = closest_name(value, re.findall(r"'([^']*)'", expected))
+        hint = f"did you mean {guess}? " if guess and guess != value else ""
+        return f"{shown_value(value)} is not allowed; {hint}{error['msg'].lower()}"
     if kind in {"string_type", "str_type"}:
         return f"expected text, got {shown_value(value)}; put the value in quotes"
     if kind in {"list_type", "tuple_type"}:
@@ -326,6 +329,12 @@ def _describe(error: ErrorDetails, path: Path, target: Any) -> str:
     if kind.startswith(ERROR_PREFIX) or isinstance(value, (dict, list)):
         return error["msg"]
     return f"{error['msg']} (got {shown_value(value)})"
+
+
+def _guess(value: object, expected: str) -> str:
+    """'did you mean new_goal? (use one of ...)' or 'use one of ...'."""
+    guess = closest_name(value, re.findall(r"'([^']*)'", expected))
+    return f"did you mean {guess}? (use one of {expected})" if guess else f"use one of {expected}"
 
 
 def _clean_loc(model: type[BaseModel], loc: Path) -> tuple[Path, Any, Any]:

@@ -74,6 +74,16 @@ def test_a_misspelt_decisions_field_suggests_the_known_one():
     assert "did you mean decided_on?" in message
 
 
+def test_a_misspelt_kind_or_choice_suggests_the_known_one():
+    text = SPEC_TEXT.replace("kind: new_goal", "kind: new_gaol", 1)
+    message = _refusal(lambda: parse_hearing_spec(text, "spec.yaml"))
+    assert message.startswith(f"spec.yaml line {_line_of(text, 'new_gaol')}, items[0].kind:")
+    assert "unknown kind 'new_gaol'; did you mean new_goal?" in message
+    text = DECISIONS_TEXT.replace("decision: adopt\n", "decision: adpot\n", 1)
+    message = _refusal(lambda: parse_decisions(text, "vedtak.yaml"))
+    assert "'adpot' is not allowed; did you mean adopt?" in message
+
+
 def test_a_misspelt_review_field_and_csv_column_suggest_the_known_one():
     text = REVIEW_TEXT.replace("    stance: støtter\n", "    stnace: støtter\n", 1)
     message = _refusal(lambda: parse_review_file(text, "r.yaml"))
