@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from cli import output
+from config.settings import Settings
 from services import runtime
 from services.outbox import list_outbox
 from storage.db import read_session
@@ -66,17 +67,15 @@ def outbox_list(ctx: typer.Context, case: CaseOption = None, json_out: JsonFlag 
     )
 
 
-def _check_before_running(as_of: str | None) -> None:
+def _check_before_running(as_of: str | None) -> Settings:
     """Bad options and settings fail here, in one line, before Prefect starts."""
-    from mail.transports import load_mail_settings, open_transport
-    from services.outbox import SendPolicy
-    from services.reminders import default_policy
+    from mail.transports import open_transport
 
     runtime.as_of_moment(as_of)
-    open_transport(load_mail_settings())
-    SendPolicy.from_settings()
-    default_policy()
-    runtime.engine()
+    settings = runtime.settings()  # bad settings fail here, in one line
+    open_transport(settings.mail)
+    runtime.engine(settings)
+    return settings
 
 
 def _run(flow_name: str, **params: Any) -> dict:
@@ -133,13 +132,14 @@ def reminders_send(
     json_out: JsonFlag = False,
 ) -> None:
     """Queue the reminders due on the day and send the outbox; says who got what."""
-    _check_before_running(as_of)
-    moment, engine = runtime.as_of_moment(as_of), runtime.engine()
+    settings = _check_before_running(as_of)
+    moment, engine = runtime.as_of_moment(as_of), runtime.engine(settings)
     if dry_run:
         from services.reminders import default_policy, plan_reminders
 
         with read_session(engine) as session:
-            run = plan_reminders(session, now=moment, default=default_policy()).as_json()
+            policy = default_policy(settings.reminders)
+            run = plan_reminders(session, now=moment, default=policy).as_json()
         result: dict = {"reminders": run, "send": None}
     else:
         result = _run("send_reminders", as_of=as_of, dry_run=False)

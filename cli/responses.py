@@ -22,7 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from cli import output
 from domain.calendar import OSLO
 from domain.case_numbers import normalise_case_number
-from mail.sources import ImapSettings, ImapSource, imap_password, open_source
+from mail.sources import ImapSource, imap_password, open_source
 from services import runtime
 from services.intake_report import ReportFollower, new_report_path, read_events
 from storage.db import read_session
@@ -61,7 +61,7 @@ def _yes_no(value: bool | None) -> str:
 
 def _checked_sources(sources: list[str]) -> list[str]:
     """The sources as the flow gets them (absolute paths); bad ones fail here, in one line."""
-    settings = ImapSettings()
+    settings = runtime.settings().imap
     checked = []
     for text in sources:
         source = open_source(text, settings)

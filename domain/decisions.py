@@ -28,6 +28,8 @@ from domain.hearing_spec import (
     NewGoal,
     SpecModel,
     Text,
+    first_repeat,
+    foreign_id_problem,
 )
 from domain.yaml_lines import (
     Path,
@@ -115,17 +117,17 @@ class Decisions(SpecModel):
 
     @model_validator(mode="after")
     def _unique_items(self) -> Decisions:
-        seen: dict[str, int] = {}
-        for index, entry in enumerate(self.decisions):
-            if entry.item in seen:
-                raise field_error(
-                    ("decisions", index, "item"),
-                    "duplicate_decision",
-                    f"item '{entry.item}' is decided twice (also decisions[{seen[entry.item]}]); "
-                    "keep one decision per item",
-                    entry.item,
-                )
-            seen[entry.item] = index
+        twice = first_repeat(entry.item for entry in self.decisions)
+        if twice is not None:
+            first, index = twice
+            item = self.decisions[index].item
+            raise field_error(
+                ("decisions", index, "item"),
+                "duplicate_decision",
+                f"item '{item}' is decided twice (also decisions[{first}]); "
+                "keep one decision per item",
+                item,
+            )
         return self
 
     @property
@@ -206,17 +208,11 @@ def _item_problems(index: int, entry: ItemDecision, item: Any) -> list[Problem]:
                 f"item '{item.ref}' has no deferred ID; remove `resolve_id`",
             )
         )
-    if (
-        entry.resolve_id not in (None, RESOLVE_NEXT)
-        and entry.resolve_id.split("-")[0] != item.specialty
-    ):
-        problems.append(
-            Problem(
-                ("decisions", index, "resolve_id"),
-                f"{entry.resolve_id} does not belong to specialty {item.specialty}; use an ID "
-                f"that starts with {item.specialty}- or `next`",
-            )
-        )
+    foreign = entry.resolve_id not in (None, RESOLVE_NEXT) and foreign_id_problem(
+        entry.resolve_id, item.specialty
+    )
+    if foreign:
+        problems.append(Problem(("decisions", index, "resolve_id"), f"{foreign} or `next`"))
     if entry.decision == Outcome.ADOPT_AMENDED and not isinstance(item, (NewGoal, AmendedText)):
         problems.append(
             Problem(

@@ -15,9 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     PrivateAttr,
     ValidationError,
@@ -28,6 +26,7 @@ from domain.calendar import MONTHS_NB
 from domain.competence import CompetenceLevel, is_stricter, level_of_text
 from domain.reference import Stakeholder, StakeholderGroup
 from domain.yaml_lines import (
+    FileModel,
     Path,
     SourceMap,
     custom_error,
@@ -157,10 +156,28 @@ Email = Annotated[
 TrainingPart = Literal[1, 2, 3]
 
 
-class SpecModel(BaseModel):
-    """Base of the spec models: immutable, unknown fields refused."""
+def foreign_id_problem(goal_id: str, specialty: str) -> str | None:
+    """Why `goal_id` cannot be an ID of `specialty`'s goal, or None when it can."""
+    if goal_id.split("-")[0] == specialty:
+        return None
+    return (
+        f"'{goal_id}' does not belong to specialty {specialty}; use an ID that starts "
+        f"with {specialty}-"
+    )
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+
+def first_repeat(values: Iterable[Any]) -> tuple[int, int] | None:
+    """(index of the first occurrence, index of the repeat) of the first repeated value."""
+    seen: dict[Any, int] = {}
+    for index, value in enumerate(values):
+        if value in seen:
+            return seen[value], index
+        seen[value] = index
+    return None
+
+
+class SpecModel(FileModel):
+    """Base of the spec models: immutable, unknown fields refused."""
 
 
 # --- people and recipients -----------------------------------------------------------------
@@ -268,14 +285,9 @@ class NewGoal(_Item):
                 "`defer_reason`",
                 self.expected_id,
             )
-        if self.expected_id and self.expected_id.split("-")[0] != self.specialty:
-            raise field_error(
-                ("expected_id",),
-                "id_prefix",
-                f"'{self.expected_id}' does not belong to specialty {self.specialty}; "
-                f"use an ID that starts with {self.specialty}-",
-                self.expected_id,
-            )
+        problem = self.expected_id and foreign_id_problem(self.expected_id, self.specialty)
+        if problem:
+            raise field_error(("expected_id",), "id_prefix", problem, self.expected_id)
         return self
 
 
@@ -405,16 +417,15 @@ class HearingSpec(SpecModel):
 
     @model_validator(mode="after")
     def _check_consistency(self) -> HearingSpec:
-        seen: dict[str, int] = {}
-        for index, item in enumerate(self.items):
-            if item.ref in seen:
-                raise field_error(
-                    ("items", index),
-                    "duplicate_ref",
-                    f"items[{seen[item.ref]}] and items[{index}] are both named '{item.ref}'; "
-                    "give one of them a unique `ref:` (used in the decisions file)",
-                )
-            seen[item.ref] = index
+        twice = first_repeat(item.ref for item in self.items)
+        if twice is not None:
+            first, index = twice
+            raise field_error(
+                ("items", index),
+                "duplicate_ref",
+                f"items[{first}] and items[{index}] are both named '{self.items[index].ref}'; "
+                "give one of them a unique `ref:` (used in the decisions file)",
+            )
         if self.planned_codification < self.deadline.replace(day=1):
             raise field_error(
                 ("planned_codification",),
@@ -561,6 +572,8 @@ __all__ = [
     "Recipients",
     "SharedGoal",
     "Signatory",
+    "first_repeat",
+    "foreign_id_problem",
     "parse_date_value",
     "parse_hearing_spec",
     "parse_month_value",

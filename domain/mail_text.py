@@ -12,7 +12,7 @@ import codecs
 import re
 import unicodedata
 
-import html2text
+from domain import html_text
 
 # Single-byte labels that are, in practice, Windows-1252 (as the WHATWG encoding
 # standard treats them: the "–" and "’" of Outlook live in 0x80-0x9F) or UTF-8 under
@@ -81,14 +81,7 @@ def decode_surrogates(value: str) -> str:
 
 def html_to_text(html: str) -> str:
     """Readable plain text from HTML, keeping æøå and other letters as they are."""
-    converter = html2text.HTML2Text()
-    converter.unicode_snob = True  # the default turns "&aelig;" into "ae"
-    converter.body_width = 0  # no hard wrapping
-    converter.ignore_images = True
-    converter.ignore_emphasis = True
-    converter.ignore_links = True
-    converter.single_line_break = False
-    return tidy_text(converter.handle(html))
+    return tidy_text(html_text.html_to_text(html))
 
 
 _TRAILING_SPACE = re.compile(r"[ \t]+$", re.MULTILINE)

@@ -1,8 +1,8 @@
 """Prefect flows of the e-mail intake: import responses from mail sources.
 
 The flow streams each source: every message's raw bytes go into the blob store as
-they are read; every `BATCH_SIZE` messages one task files the batch in one database
-transaction (never one task per message). Only then is an IMAP batch moved or
+they are read; every HOERING_INTAKE_BATCH_SIZE messages one task files the batch in
+one database transaction (never one task per message). Only then is an IMAP batch moved or
 flagged on the server. So an import killed at any point and run again ends in the
 same state as one clean run: committed batches are recognised by their raw bytes,
 and a batch that was not committed is filed by the second run.
@@ -23,13 +23,10 @@ from typing import Any
 from prefect import flow, task
 from prefect.artifacts import acreate_table_artifact
 from prefect.cache_policies import NO_CACHE
-from pydantic import Field, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from domain.email_intake import MailLimits
+from config.settings import IntakeSettings
 from domain.errors import UserError
 from mail.sources import (
-    ImapSettings,
     ImapSource,
     MailSource,
     SourceMessage,
@@ -50,39 +47,10 @@ from services.intake_report import ImportReport, new_report_path
 from storage.blobs import BlobStore
 from storage.db import write_session
 
-BATCH_SIZE = 200
-MB = 1024 * 1024
-
-
-class IntakeSettings(BaseSettings):
-    """Import options from the environment (prefix HOERING_INTAKE_)."""
-
-    model_config = SettingsConfigDict(env_prefix="HOERING_INTAKE_", extra="ignore")
-
-    batch_size: int = Field(BATCH_SIZE, ge=1, le=10_000)
-    max_message_bytes: int = Field(50 * MB, ge=1024)
-    max_depth: int = Field(10, ge=1, le=100)
-    max_attachments: int = Field(100, ge=1)
-    max_attachment_bytes: int = Field(25 * MB, ge=1)
-
-    def limits(self) -> MailLimits:
-        return MailLimits(
-            max_total_bytes=self.max_message_bytes,
-            max_depth=self.max_depth,
-            max_attachments=self.max_attachments,
-            max_attachment_bytes=self.max_attachment_bytes,
-        )
-
 
 def intake_settings() -> IntakeSettings:
-    try:
-        return IntakeSettings()
-    except ValidationError as error:
-        problem = error.errors()[0]
-        name = "HOERING_INTAKE_" + str(problem["loc"][0]).upper()
-        raise UserError(
-            f"{name}: {problem['msg']}; set a whole number in range or unset it"
-        ) from None
+    """The import limits and batch size (HOERING_INTAKE_*), or one UserError line."""
+    return runtime.settings().intake
 
 
 OUTCOME_LABELS_NB = {
@@ -247,7 +215,7 @@ def import_sources(
 def _validated_sources(sources: Sequence[str]) -> list[MailSource]:
     if not sources:
         raise UserError("no mail source given; name an .eml file, folder, mbox, Maildir or URL")
-    settings = ImapSettings()
+    settings = runtime.settings().imap
     return [open_source(text, settings) for text in sources]
 
 
@@ -291,7 +259,7 @@ async def import_responses(
 @flow(name="import-responses-from-mailbox", log_prints=False)
 async def import_from_configured_mailbox(as_of: str | None = None) -> dict:
     """The scheduled import (every 15 minutes) from the mailbox in HOERING_IMAP_URL."""
-    url = ImapSettings().url
+    url = runtime.settings().imap.url
     if not url:
         raise UserError(
             "HOERING_IMAP_URL is not set; set it to the post room's mailbox, e.g. "

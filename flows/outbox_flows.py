@@ -15,7 +15,7 @@ from prefect import flow, task
 from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from mail.transports import load_mail_settings, open_transport
+from mail.transports import open_transport
 from services import runtime
 from services.outbox import SendPolicy, kind_label, send_pending
 from services.reminders import default_policy, outbox_status, queue_reminders
@@ -46,7 +46,7 @@ def _moment(as_of: str | None) -> datetime:
 def deliver_outbox(as_of_iso: str, case: str | None, limit: int | None) -> dict:
     """Deliver pending messages through the configured transport; the report as JSON."""
     settings = runtime.settings()
-    mail = load_mail_settings()
+    mail = settings.mail
     report = send_pending(
         runtime.engine(settings),
         open_transport(mail),
@@ -55,7 +55,7 @@ def deliver_outbox(as_of_iso: str, case: str | None, limit: int | None) -> dict:
         sender=Address(display_name=mail.mail_from_name, addr_spec=mail.mail_from),
         case=case,
         limit=limit,
-        policy=SendPolicy.from_settings(),
+        policy=SendPolicy.from_settings(settings.outbox),
         with_pdf=mail.mail_pdf,
     )
     return report.as_json()
@@ -69,7 +69,7 @@ def queue_due_reminders(as_of_iso: str, dry_run: bool) -> dict:
         runtime.engine(settings),
         now=datetime.fromisoformat(as_of_iso),
         letters_dir=settings.data_dir / "letters",
-        default=default_policy(),
+        default=default_policy(settings.reminders),
         dry_run=dry_run,
     )
     return run.as_json()

@@ -34,12 +34,10 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
+from config.settings import ImapSettings
 from domain.errors import UserError
 
 PROCESSED_FLAG = "$HoeringImported"
-DEFAULT_PROCESSED_FOLDER = "INBOX.hoering-processed"
 _FETCH_CHUNK_MESSAGES = 50
 _FETCH_CHUNK_BYTES = 20 * 1024 * 1024
 
@@ -236,19 +234,6 @@ class MaildirSource(_FileSource):
 # --- IMAP ----------------------------------------------------------------------------------
 
 
-class ImapSettings(BaseSettings):
-    """IMAP options from the environment (prefix HOERING_IMAP_)."""
-
-    model_config = SettingsConfigDict(env_prefix="HOERING_IMAP_", extra="ignore")
-
-    url: str | None = None  # the mailbox the scheduled import reads
-    password: str | None = None
-    password_file: Path | None = None
-    processed_folder: str = DEFAULT_PROCESSED_FOLDER
-    ca_file: Path | None = None  # a CA or self-signed certificate to trust
-    timeout_s: float = 60.0
-
-
 @dataclass(frozen=True)
 class ImapAddress:
     """A parsed imap:// or imaps:// URL."""
@@ -351,11 +336,11 @@ class ImapSource:
     def __init__(
         self,
         url: str,
-        settings: ImapSettings | None = None,
+        settings: ImapSettings,
         on_message: MessageHook | None = None,
     ) -> None:
         self.address = parse_imap_url(url)
-        self.settings = settings or ImapSettings()
+        self.settings = settings
         self.key = self.address.key
         self.on_message = on_message
         self.uidvalidity: int | None = None
@@ -630,6 +615,8 @@ class ImapSource:
 def open_source(text: str, imap_settings: ImapSettings | None = None) -> MailSource:
     """The source a user named: a file, folder, mbox, Maildir or imap(s):// URL."""
     if "://" in text:
+        if imap_settings is None:
+            raise TypeError("an IMAP source needs the IMAP settings (load_settings().imap)")
         return ImapSource(text, imap_settings)
     path = Path(text).expanduser()
     if not path.exists():

@@ -36,68 +36,14 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Protocol
 
-from pydantic import SecretStr, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
+from config.settings import MailSettings
 from domain.errors import UserError
 from rendering.letters import write_atomically
 
-CRASH_HOOK_ENV = "HOERING_TEST_CRASH_AFTER_DELIVERY"
 SENT_FOLDER = "outbox-sent"
 JOURNAL_FOLDER = "outbox"
-DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
-
-
-class MailSettings(BaseSettings):
-    """How mail leaves hoering (environment, prefix HOERING_)."""
-
-    model_config = SettingsConfigDict(env_prefix="HOERING_", extra="ignore")
-
-    data_dir: Path = Path("var")
-    mail_transport: Literal["folder", "smtp"] = "folder"
-    mail_from: str = "postmottak@helsedir.no"
-    mail_from_name: str = "Helsedirektoratet"
-    mail_pdf: bool = True  # attach a PDF of each .docx where LibreOffice is installed
-    smtp_host: str | None = None
-    smtp_port: int | None = None  # default by security: 587, 465 or 25
-    smtp_security: Literal["starttls", "ssl", "none"] = "starttls"
-    smtp_user: str | None = None
-    smtp_password: SecretStr | None = None
-    smtp_password_file: Path | None = None
-    smtp_ca_file: Path | None = None  # trust this CA (a private server's certificate)
-    smtp_timeout_s: float = 30.0
-
-    @property
-    def resolved_smtp_port(self) -> int:
-        return self.smtp_port or DEFAULT_PORTS[self.smtp_security]
-
-    def smtp_password_value(self) -> str | None:
-        """The password from HOERING_SMTP_PASSWORD or the file HOERING_SMTP_PASSWORD_FILE."""
-        if self.smtp_password is not None:
-            return self.smtp_password.get_secret_value()
-        if self.smtp_password_file is None:
-            return None
-        try:
-            return self.smtp_password_file.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise UserError(
-                f"HOERING_SMTP_PASSWORD_FILE: cannot read {self.smtp_password_file} "
-                f"({exc.strerror}); point it at a readable file holding the password"
-            ) from None
-
-
-def load_mail_settings() -> MailSettings:
-    """The mail settings, or one UserError line naming the bad variable."""
-    try:
-        return MailSettings()
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        field = str(error["loc"][0]) if error["loc"] else "mail settings"
-        raise UserError(
-            f"HOERING_{field.upper()}: {error['msg']}; fix or unset the environment variable"
-        ) from None
 
 
 # --- outcomes ---------------------------------------------------------------------------
@@ -124,13 +70,6 @@ class DeliveryRecord:
     sent_at: datetime | None
     transport: str
     detail: str
-
-
-def _crash_point(stage: Literal["accepted", "journaled"]) -> None:
-    """Test hook: stop the process hard at `stage` (see CRASH_HOOK_ENV); '1' = journaled."""
-    wanted = os.environ.get(CRASH_HOOK_ENV, "")
-    if wanted and (wanted == stage or (wanted == "1" and stage == "journaled")):
-        os._exit(70)
 
 
 # --- the delivery journal ---------------------------------------------------------------
@@ -264,12 +203,10 @@ class FolderTransport:
             write_atomically(path, message.as_bytes(policy=SMTP_POLICY))
         except OSError as exc:
             raise DeliveryError(f"cannot write {path}: {exc.strerror}") from None
-        _crash_point("accepted")
         record = DeliveryRecord(
             message_id=message_id, sent_at=now, transport=self.name, detail=str(path)
         )
         self.journal.record(record)
-        _crash_point("journaled")
         return record
 
 
@@ -381,7 +318,6 @@ class SmtpTransport:
             # have stored the message; retrying resends the same Message-ID.
             self.close()
             raise DeliveryError(f"{self.server}: {_error_text(exc)}") from None
-        _crash_point("accepted")
         record = DeliveryRecord(
             message_id=str(message["Message-ID"]),
             sent_at=now,
@@ -389,7 +325,6 @@ class SmtpTransport:
             detail=f"{self.server}: {reply}",
         )
         self.journal.record(record)
-        _crash_point("journaled")
         return record
 
 
@@ -425,9 +360,8 @@ def _error_text(exc: BaseException) -> str:
     return text or type(exc).__name__
 
 
-def open_transport(settings: MailSettings | None = None) -> Transport:
+def open_transport(settings: MailSettings) -> Transport:
     """The configured transport (HOERING_MAIL_TRANSPORT), with its journal in the data dir."""
-    settings = settings or load_mail_settings()
     journal_dir = settings.data_dir / JOURNAL_FOLDER
     if settings.mail_transport == "smtp":
         return SmtpTransport(settings, DeliveryJournal(journal_dir / "journal-smtp.jsonl"))

@@ -41,11 +41,10 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
 
-from pydantic import Field, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
+from config.settings import OutboxSettings
 from domain.calendar import OSLO, oslo_date
 from domain.case_numbers import find_case_numbers, normalise_case_number
 from domain.errors import UserError
@@ -76,16 +75,6 @@ def kind_label(kind: str) -> str:
 # --- policy --------------------------------------------------------------------------------
 
 
-class OutboxSettings(BaseSettings):
-    """HOERING_OUTBOX_MAX_ATTEMPTS, _RETRY_MINUTES (first back-off), _BATCH_SIZE."""
-
-    model_config = SettingsConfigDict(env_prefix="HOERING_OUTBOX_", extra="ignore")
-
-    max_attempts: int = Field(default=5, ge=1, le=50)
-    retry_minutes: float = Field(default=5.0, gt=0)
-    batch_size: int = Field(default=50, ge=1, le=10_000)
-
-
 @dataclass(frozen=True)
 class SendPolicy:
     """Bounded retries with exponential back-off: 5, 10, 20, 40 minutes, then failed."""
@@ -96,15 +85,7 @@ class SendPolicy:
     batch_size: int = 50
 
     @classmethod
-    def from_settings(cls) -> SendPolicy:
-        try:
-            settings = OutboxSettings()
-        except ValidationError as exc:
-            error = exc.errors()[0]
-            name = str(error["loc"][0]).upper() if error["loc"] else "*"
-            raise UserError(
-                f"HOERING_OUTBOX_{name}: {error['msg']}; fix or unset the environment variable"
-            ) from None
+    def from_settings(cls, settings: OutboxSettings) -> SendPolicy:
         return cls(
             max_attempts=settings.max_attempts,
             first_retry=timedelta(minutes=settings.retry_minutes),

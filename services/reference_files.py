@@ -1,20 +1,18 @@
 """Read and validate the reference data in `data/` into `domain.reference.ReferenceData`.
 
-Every problem in a file becomes one `UserError` line naming the file (as given), the line,
-the field and the fix. Line numbers come from a YAML loader that records, for every
-mapping and sequence, where it and each of its keys/items start.
+Each file is read by the shared YAML loader (`domain.yaml_lines`: line numbers, no
+anchors or aliases) and validated by its model in `domain.reference_files`; the checks
+across entries and files are here. Every problem becomes one `UserError` line naming the
+file (as given), the line, the field and the fix.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Generic, NoReturn, TypeVar
 
-import yaml
+from pydantic import BaseModel
 
 from domain.errors import UserError
 from domain.goal_ids import IdRegistry
@@ -27,10 +25,22 @@ from domain.reference import (
     IdPrefix,
     ReferenceData,
     Specialty,
-    SpecialtyGroup,
     Stakeholder,
     StakeholderGroup,
 )
+from domain.reference_files import (
+    DOMAIN_RE,
+    GOAL_ID_RE,
+    CatalogueFile,
+    FloorsFile,
+    IdSchemesFile,
+    SpecialtiesFile,
+    StakeholderEntry,
+    StakeholdersFile,
+    describe_reference_error,
+)
+from domain.yaml_lines import Path as FieldPath
+from domain.yaml_lines import SourceMap, load_yaml_mapping, shown_value, validate_file
 
 SPECIALTIES_FILE = "specialties.yaml"
 ID_SCHEMES_FILE = "id_schemes.yaml"
@@ -40,16 +50,8 @@ CATALOGUES_DIR = "catalogues"
 SPECIALTY_PADDING = 3
 
 _FIX = "fix the file and run 'hoering init' again"
-_PREFIX = re.compile(r"[A-Z]{2,5}")
-_CODE = re.compile(r"[A-Z][A-Z0-9]{1,9}")
-_KEY = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
-_DOMAIN = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}")
-_EMAIL = re.compile(r"[a-z0-9._%+-]+@(?P<domain>" + _DOMAIN.pattern + ")")
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_GOAL_ID = re.compile(r"(?P<prefix>[A-Z]+)-(?P<number>[0-9]+)")
-_MAX_PADDING = 6
 
-T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 
 
 def default_data_dir() -> Path:
@@ -65,14 +67,14 @@ def load_reference_data(data_dir: Path) -> ReferenceData:
             "folder holding specialties.yaml or restore data/ from the repository"
         )
     specialties, specialty_lines = _load_specialties(
-        _read(data_dir / SPECIALTIES_FILE, "specialties")
+        _read(data_dir / SPECIALTIES_FILE, SpecialtiesFile)
     )
-    catalogues = _load_catalogues(_read(data_dir / ID_SCHEMES_FILE, "catalogues"), specialties)
-    floors, floor_lines = _load_floors(_read(data_dir / ID_FLOORS_FILE, "floors"), catalogues)
+    catalogues = _load_catalogues(_read(data_dir / ID_SCHEMES_FILE, IdSchemesFile), specialties)
+    floors, floor_lines = _load_floors(_read(data_dir / ID_FLOORS_FILE, FloorsFile), catalogues)
     goals, courses = _load_catalogue_files(data_dir / CATALOGUES_DIR, catalogues)
     _check_floors_cover_goals(data_dir / ID_FLOORS_FILE, floors, floor_lines, goals)
     stakeholders = _load_stakeholders(
-        _read(data_dir / STAKEHOLDERS_FILE, "stakeholders"), specialties, specialty_lines
+        _read(data_dir / STAKEHOLDERS_FILE, StakeholdersFile), specialties, specialty_lines
     )
     return ReferenceData(
         specialties=tuple(specialties),
@@ -84,82 +86,26 @@ def load_reference_data(data_dir: Path) -> ReferenceData:
     )
 
 
-# --- YAML with line numbers -------------------------------------------------------------
-
-
-class _Map(dict[str, Any]):
-    """A YAML mapping that remembers its line and the line of each key."""
-
-    line: int
-    key_lines: dict[str, int]
-
-
-class _Seq(list[Any]):
-    """A YAML sequence that remembers its line and the line of each item."""
-
-    line: int
-    item_lines: list[int]
-
-
-class _Problem(Exception):
-    """A structural problem found while constructing (before the file name is known)."""
-
-    def __init__(self, line: int, message: str) -> None:
-        super().__init__(message)
-        self.line = line
-
-
-class _LineLoader(yaml.SafeLoader):
-    """SafeLoader that keeps line numbers and leaves dates as text (checked later)."""
-
-
-_LineLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
-def _construct_map(loader: _LineLoader, node: yaml.MappingNode) -> _Map:
-    loader.flatten_mapping(node)
-    result = _Map()
-    result.line = node.start_mark.line + 1
-    result.key_lines = {}
-    for key_node, value_node in node.value:
-        line = key_node.start_mark.line + 1
-        key = loader.construct_object(key_node, deep=True)
-        if not isinstance(key, str):
-            raise _Problem(line, f"key {_show(key)} must be a field name (text)")
-        if key in result:
-            raise _Problem(line, f"field '{key}' appears twice in the same entry; keep one")
-        result[key] = loader.construct_object(value_node, deep=True)
-        result.key_lines[key] = line
-    return result
-
-
-def _construct_seq(loader: _LineLoader, node: yaml.SequenceNode) -> _Seq:
-    result = _Seq(loader.construct_object(child, deep=True) for child in node.value)
-    result.line = node.start_mark.line + 1
-    result.item_lines = [child.start_mark.line + 1 for child in node.value]
-    return result
-
-
-_LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_map)
-_LineLoader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
+# --- reading -------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class _File:
-    """One parsed reference file: its path as given and its top-level mapping."""
+class _File(Generic[M]):
+    """One validated reference file: its path as given, its model and its lines."""
 
     path: Path
-    root: _Map
+    model: M
+    lines: SourceMap
 
-    def fail(self, line: int, message: str) -> NoReturn:
-        raise UserError(f"{self.path} line {line}: {message}; {_FIX}")
+    def line(self, *at: str | int) -> int:
+        return self.lines.line_of(at) or 1
+
+    def fail(self, at: FieldPath, message: str) -> NoReturn:
+        raise self.lines.error(at, message)
 
 
-def _read(path: Path, top: str) -> _File:
-    """Parse `path`, whose top level must be a mapping starting with the field `top`."""
+def _read(path: Path, model: type[M]) -> _File[M]:
+    """Read `path` and validate it as `model`, or raise one UserError line."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -172,174 +118,39 @@ def _read(path: Path, top: str) -> _File:
         raise UserError(
             f"{path}: cannot read the file ({exc.strerror}); check that it is a readable file"
         ) from None
-    try:
-        root = yaml.load(text, Loader=_LineLoader)  # a SafeLoader subclass
-    except _Problem as exc:
-        raise UserError(f"{path} line {exc.line}: {exc}; {_FIX}") from None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f" line {mark.line + 1} column {mark.column + 1}" if mark else ""
-        problem = _one_line(exc.problem or exc.context or "syntax error")
-        raise UserError(f"{path}{where}: not valid YAML ({problem}); {_FIX}") from None
-    except yaml.YAMLError as exc:
-        raise UserError(f"{path}: not valid YAML ({_one_line(str(exc))}); {_FIX}") from None
-    if not isinstance(root, _Map):
-        raise UserError(
-            f"{path} line 1: the file is empty or not a mapping of fields; it must start "
-            f"with '{top}:' (see data/README.md); {_FIX}"
-        )
-    return _File(path, root)
-
-
-# --- field readers --------------------------------------------------------------------
-
-
-def _show(value: object, limit: int = 60) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
-def _line(entry: _Map, name: str) -> int:
-    return entry.key_lines.get(name, entry.line)
-
-
-def _check_fields(f: _File, entry: _Map, required: set[str], optional: set[str]) -> None:
-    for name in entry:
-        if name not in required | optional:
-            allowed = ", ".join(sorted(required | optional))
-            f.fail(_line(entry, name), f"unknown field '{name}' (allowed: {allowed})")
-    for name in sorted(required):
-        if name not in entry:
-            f.fail(entry.line, f"field '{name}' is missing")
-
-
-def _text(f: _File, entry: _Map, name: str) -> str:
-    value = entry[name]
-    if not isinstance(value, str) or not value.strip():
-        f.fail(_line(entry, name), f"{name} {_show(value)} must be non-empty text")
-    return value.strip()
-
-
-def _optional_text(f: _File, entry: _Map, name: str) -> str | None:
-    return _text(f, entry, name) if entry.get(name) is not None else None
-
-
-def _flag(f: _File, entry: _Map, name: str, default: bool | None = None) -> bool:
-    value = entry.get(name, default)
-    if not isinstance(value, bool):
-        f.fail(_line(entry, name), f"{name} {_show(value)} must be true or false")
-    return value
-
-
-def _number(f: _File, entry: _Map, name: str, low: int, high: int | None = None) -> int:
-    value = entry[name]
-    ok = isinstance(value, int) and not isinstance(value, bool) and value >= low
-    if not ok or (high is not None and value > high):
-        span = f"from {low} to {high}" if high is not None else f"{low} or more"
-        f.fail(_line(entry, name), f"{name} {_show(value)} must be a whole number {span}")
-    return value
-
-
-def _optional_date(f: _File, entry: _Map, name: str) -> date | None:
-    value = entry.get(name)
-    if value is None:
-        return None
-    problem = f"{name} {_show(value)} must be an ISO date YYYY-MM-DD, e.g. 2025-09-01"
-    if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
-        f.fail(_line(entry, name), problem)
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        f.fail(_line(entry, name), problem + " (this day does not exist)")
-
-
-def _choice(f: _File, entry: _Map, name: str, enum: Callable[[str], T], values: list[str]) -> T:
-    value = entry[name]
-    if value not in values:
-        f.fail(_line(entry, name), f"{name} {_show(value)} must be one of {', '.join(values)}")
-    return enum(value)
-
-
-def _entries(f: _File, parent: _Map, name: str, optional: bool = False) -> Iterator[_Map]:
-    """The mappings of the list `parent[name]`."""
-    if name not in parent:
-        if optional:
-            return
-        f.fail(parent.line, f"field '{name}' is missing")
-    items = parent[name]
-    if items is None and optional:
-        return
-    if not isinstance(items, _Seq):
-        f.fail(_line(parent, name), f"{name} must be a list of entries (lines starting '- ')")
-    for item, line in zip(items, items.item_lines, strict=True):
-        if not isinstance(item, _Map):
-            f.fail(line, f"each entry of {name} must be a mapping of fields, not {_show(item)}")
-        yield item
-
-
-def _texts(f: _File, entry: _Map, name: str) -> list[tuple[str, int]]:
-    """A list of texts with the line of each."""
-    items = entry.get(name)
-    if items is None:
-        return []
-    if not isinstance(items, _Seq):
-        f.fail(_line(entry, name), f"{name} must be a list, e.g. [a, b]")
-    result = []
-    for item, line in zip(items, items.item_lines, strict=True):
-        if not isinstance(item, str) or not item.strip():
-            f.fail(line, f"{name} entry {_show(item)} must be non-empty text")
-        result.append((item.strip(), line))
-    return result
-
-
-def _prefix(f: _File, entry: _Map, name: str = "prefix") -> str:
-    value = entry[name]
-    if not isinstance(value, str) or not _PREFIX.fullmatch(value):
-        f.fail(_line(entry, name), f"{name} {_show(value)} must be 2-5 capital letters (A-Z)")
-    return value
+    data, lines = load_yaml_mapping(text, str(path), show_path=False, fix=_FIX)
+    return _File(path, validate_file(model, data, lines, describe_reference_error), lines)
 
 
 # --- specialties ------------------------------------------------------------------------
 
 
-def _load_specialties(f: _File) -> tuple[list[Specialty], dict[str, int]]:
-    _check_fields(f, f.root, {"specialties"}, set())
+def _load_specialties(f: _File[SpecialtiesFile]) -> tuple[list[Specialty], dict[str, int]]:
     specialties: list[Specialty] = []
     lines: dict[str, int] = {}
     names: dict[str, int] = {}
-    for entry in _entries(f, f.root, "specialties"):
-        _check_fields(f, entry, {"prefix", "name", "group", "prefix_verified"}, set())
-        prefix = _prefix(f, entry)
-        if prefix in lines:
+    for index, entry in enumerate(f.model.specialties):
+        at = ("specialties", index)
+        if entry.prefix in lines:
             f.fail(
-                _line(entry, "prefix"),
-                f"prefix '{prefix}' is already used at line {lines[prefix]}; "
+                (*at, "prefix"),
+                f"prefix '{entry.prefix}' is already used at line {lines[entry.prefix]}; "
                 "every specialty needs its own prefix",
             )
-        name = _text(f, entry, "name")
-        if name.casefold() in names:
+        if entry.name.casefold() in names:
             f.fail(
-                _line(entry, "name"),
-                f"name '{name}' is already used at line {names[name.casefold()]}",
+                (*at, "name"),
+                f"name '{entry.name}' is already used at line {names[entry.name.casefold()]}",
             )
-        group = _choice(f, entry, "group", SpecialtyGroup, [g.value for g in SpecialtyGroup])
-        verified = _flag(f, entry, "prefix_verified")
-        lines[prefix] = entry.line
-        names[name.casefold()] = entry.line
-        specialties.append(Specialty(prefix, name, group, verified))
-    if not specialties:
-        f.fail(f.root.line, "specialties is empty; list every specialty")
+        lines[entry.prefix] = names[entry.name.casefold()] = f.line(*at)
+        specialties.append(Specialty(entry.prefix, entry.name, entry.group, entry.prefix_verified))
     return specialties, lines
 
 
 # --- catalogues and ID schemes ------------------------------------------------------------
 
 
-def _load_catalogues(f: _File, specialties: list[Specialty]) -> list[Catalogue]:
+def _load_catalogues(f: _File[IdSchemesFile], specialties: list[Specialty]) -> list[Catalogue]:
     """The implicit specialty catalogues followed by the schemes of id_schemes.yaml."""
     catalogues = [
         Catalogue(
@@ -352,69 +163,52 @@ def _load_catalogues(f: _File, specialties: list[Specialty]) -> list[Catalogue]:
         for s in specialties
     ]
     taken = {s.prefix: f"specialty {s.name} in {SPECIALTIES_FILE}" for s in specialties}
-    codes = {s.prefix: f"specialty {s.name} in {SPECIALTIES_FILE}" for s in specialties}
-    kinds = [k.value for k in CatalogueKind if k is not CatalogueKind.SPECIALTY]
-    _check_fields(f, f.root, {"catalogues"}, set())
-    for entry in _entries(f, f.root, "catalogues"):
-        _check_fields(f, entry, {"code", "name", "kind", "prefixes"}, set())
-        code = entry["code"]
-        if not isinstance(code, str) or not _CODE.fullmatch(code):
-            f.fail(
-                _line(entry, "code"),
-                f"code {_show(code)} must be 2-10 capital letters or "
-                "digits, starting with a letter",
-            )
-        if code in codes:
-            f.fail(_line(entry, "code"), f"code '{code}' is already used by {codes[code]}")
-        codes[code] = f"the catalogue at line {_line(entry, 'code')}"
-        name = _text(f, entry, "name")
-        kind = _choice(f, entry, "kind", CatalogueKind, kinds)
+    codes = dict(taken)
+    for index, entry in enumerate(f.model.catalogues):
+        at = ("catalogues", index)
+        if entry.code in codes:
+            f.fail((*at, "code"), f"code '{entry.code}' is already used by {codes[entry.code]}")
+        codes[entry.code] = f"the catalogue at line {f.line(*at, 'code')}"
         prefixes = []
-        for item in _entries(f, entry, "prefixes"):
-            _check_fields(f, item, {"prefix", "padding"}, set())
-            prefix = _prefix(f, item)
-            if prefix in taken:
+        for number, item in enumerate(entry.prefixes):
+            where = (*at, "prefixes", number, "prefix")
+            if item.prefix in taken:
                 f.fail(
-                    _line(item, "prefix"),
-                    f"prefix '{prefix}' is already used by "
-                    f"{taken[prefix]}; every catalogue needs its own prefixes",
+                    where,
+                    f"prefix '{item.prefix}' is already used by {taken[item.prefix]}; every "
+                    "catalogue needs its own prefixes",
                 )
-            taken[prefix] = f"catalogue {code} (line {_line(item, 'prefix')})"
-            padding = _number(f, item, "padding", 0, _MAX_PADDING)
-            prefixes.append(IdPrefix(prefix, code, padding))
-        if not prefixes:
-            f.fail(_line(entry, "prefixes"), "prefixes is empty; list at least one prefix")
-        catalogues.append(Catalogue(code, name, kind, tuple(prefixes)))
+            taken[item.prefix] = f"catalogue {entry.code} (line {f.line(*where)})"
+            prefixes.append(IdPrefix(item.prefix, entry.code, item.padding))
+        catalogues.append(Catalogue(entry.code, entry.name, entry.kind, tuple(prefixes)))
     return catalogues
 
 
 # --- floors -----------------------------------------------------------------------------
 
 
-def _load_floors(f: _File, catalogues: list[Catalogue]) -> tuple[list[IdFloor], dict[str, int]]:
+def _load_floors(
+    f: _File[FloorsFile], catalogues: list[Catalogue]
+) -> tuple[list[IdFloor], dict[str, int]]:
     known = {p.prefix for c in catalogues for p in c.prefixes}
-    _check_fields(f, f.root, {"floors"}, set())
     floors: list[IdFloor] = []
     lines: dict[str, int] = {}
-    for entry in _entries(f, f.root, "floors"):
-        _check_fields(f, entry, {"prefix", "highest_used", "verified", "source"}, set())
-        prefix = _prefix(f, entry)
-        if prefix not in known:
+    for index, entry in enumerate(f.model.floors):
+        at = ("floors", index)
+        if entry.prefix not in known:
             f.fail(
-                _line(entry, "prefix"),
-                f"prefix '{prefix}' is not a known ID prefix; add it "
-                f"to {SPECIALTIES_FILE} or {ID_SCHEMES_FILE} first",
+                (*at, "prefix"),
+                f"prefix '{entry.prefix}' is not a known ID prefix; add it to "
+                f"{SPECIALTIES_FILE} or {ID_SCHEMES_FILE} first",
             )
-        if prefix in lines:
+        if entry.prefix in lines:
             f.fail(
-                _line(entry, "prefix"),
-                f"prefix '{prefix}' already has a floor at line {lines[prefix]}; keep one",
+                (*at, "prefix"),
+                f"prefix '{entry.prefix}' already has a floor at line {lines[entry.prefix]}; "
+                "keep one",
             )
-        highest = _number(f, entry, "highest_used", 0)
-        verified = _flag(f, entry, "verified")
-        source = _text(f, entry, "source")
-        lines[prefix] = entry.line
-        floors.append(IdFloor(prefix, highest, verified, source))
+        lines[entry.prefix] = f.line(*at)
+        floors.append(IdFloor(entry.prefix, entry.highest_used, entry.verified, entry.source))
     return floors, lines
 
 
@@ -440,7 +234,12 @@ def _check_floors_cover_goals(
 # --- catalogue files --------------------------------------------------------------------
 
 
-_GOAL_FIELDS = {"heading", "elaboration", "valid_from", "valid_to", "retired"}
+@dataclass(frozen=True)
+class _Owners:
+    """Which catalogue each ID prefix belongs to, and how its numbers are written."""
+
+    owner: dict[str, str]
+    registry: IdRegistry
 
 
 def _load_catalogue_files(
@@ -453,254 +252,235 @@ def _load_catalogue_files(
             "'hoering init' again"
         )
     by_code = {c.code: c for c in catalogues}
-    owner = {p.prefix: c.code for c in catalogues for p in c.prefixes}
-    registry = IdRegistry.from_pairs((p.prefix, p.padding) for c in catalogues for p in c.prefixes)
+    owners = _Owners(
+        {p.prefix: c.code for c in catalogues for p in c.prefixes},
+        IdRegistry.from_pairs((p.prefix, p.padding) for c in catalogues for p in c.prefixes),
+    )
     goals: list[tuple[CatalogueGoal, str]] = []
     courses: list[Course] = []
     for path in sorted(folder.glob("*.yaml")):
-        f = _read(path, "catalogue")
-        _check_fields(f, f.root, {"catalogue", "goals"}, {"courses"})
-        code = f.root["catalogue"]
-        if not isinstance(code, str) or code not in by_code:
+        f = _read(path, CatalogueFile)
+        code = f.model.catalogue
+        if code not in by_code:
             f.fail(
-                _line(f.root, "catalogue"),
-                f"catalogue {_show(code)} is not a known "
-                f"catalogue code; use a specialty prefix or a code from {ID_SCHEMES_FILE}",
+                ("catalogue",),
+                f"catalogue {shown_value(code)} is not a known catalogue code; use a specialty "
+                f"prefix or a code from {ID_SCHEMES_FILE}",
             )
         if path.stem != code:
             f.fail(
-                _line(f.root, "catalogue"),
-                f"catalogue '{code}' must be in a file named "
-                f"{code}.yaml (rename the file or correct the code)",
+                ("catalogue",),
+                f"catalogue '{code}' must be in a file named {code}.yaml (rename the file or "
+                "correct the code)",
             )
-        file_goals = _load_goals(f, code, owner, registry)
+        file_goals = _load_goals(f, code, owners)
         goals.extend((g, f"{path} line {line}") for g, line in file_goals.values())
         courses.extend(_load_courses(f, code, file_goals))
     return goals, courses
 
 
 def _load_goals(
-    f: _File, code: str, owner: dict[str, str], registry: IdRegistry
+    f: _File[CatalogueFile], code: str, owners: _Owners
 ) -> dict[str, tuple[CatalogueGoal, int]]:
     goals: dict[str, tuple[CatalogueGoal, int]] = {}
-    for entry in _entries(f, f.root, "goals"):
-        _check_fields(f, entry, {"id", "text"}, _GOAL_FIELDS)
-        goal_id = _goal_id(f, entry, code, owner, registry)
-        if goal_id in goals:
+    for index, entry in enumerate(f.model.goals):
+        at = ("goals", index)
+        _check_goal_id(f, (*at, "id"), entry.id, code, owners)
+        if entry.id in goals:
             f.fail(
-                _line(entry, "id"),
-                f"id '{goal_id}' is already used at line "
-                f"{goals[goal_id][1]}; every goal appears once",
+                (*at, "id"),
+                f"id '{entry.id}' is already used at line {goals[entry.id][1]}; every goal "
+                "appears once",
             )
-        valid_from = _optional_date(f, entry, "valid_from")
-        valid_to = _optional_date(f, entry, "valid_to")
-        if valid_from and valid_to and valid_to < valid_from:
+        if entry.valid_from and entry.valid_to and entry.valid_to < entry.valid_from:
             f.fail(
-                _line(entry, "valid_to"), f"valid_to {valid_to} is before valid_from {valid_from}"
+                (*at, "valid_to"),
+                f"valid_to {entry.valid_to} is before valid_from {entry.valid_from}",
             )
         goal = CatalogueGoal(
-            goal_id=goal_id,
+            goal_id=entry.id,
             catalogue=code,
-            text=_text(f, entry, "text"),
-            heading=_optional_text(f, entry, "heading"),
-            elaboration=_optional_text(f, entry, "elaboration"),
-            valid_from=valid_from,
-            valid_to=valid_to,
-            retired=_flag(f, entry, "retired", default=False),
+            text=entry.text,
+            heading=entry.heading,
+            elaboration=entry.elaboration,
+            valid_from=entry.valid_from,
+            valid_to=entry.valid_to,
+            retired=entry.retired,
         )
-        goals[goal_id] = (goal, _line(entry, "id"))
+        goals[entry.id] = (goal, f.line(*at, "id"))
     return goals
 
 
-def _goal_id(f: _File, entry: _Map, code: str, owner: dict[str, str], registry: IdRegistry) -> str:
-    raw = entry["id"]
-    line = _line(entry, "id")
-    match = _GOAL_ID.fullmatch(raw) if isinstance(raw, str) else None
-    if match is None:
-        f.fail(line, f"id {_show(raw)} must be PREFIX-NUMBER, e.g. {code}-001 or LM-75")
+def _check_goal_id(
+    f: _File[CatalogueFile], at: FieldPath, raw: str, code: str, owners: _Owners
+) -> None:
+    match = GOAL_ID_RE.fullmatch(raw)
+    assert match is not None  # the model checked the form
     prefix, digits = match["prefix"], match["number"]
-    if prefix not in owner:
+    if prefix not in owners.owner:
         f.fail(
-            line,
+            at,
             f"id '{raw}' has unknown prefix '{prefix}'; use a prefix from "
             f"{SPECIALTIES_FILE} or {ID_SCHEMES_FILE}",
         )
-    if owner[prefix] != code:
+    if owners.owner[prefix] != code:
         f.fail(
-            line,
-            f"id '{raw}' belongs to catalogue {owner[prefix]}, not {code}; "
-            f"move it to {CATALOGUES_DIR}/{owner[prefix]}.yaml",
+            at,
+            f"id '{raw}' belongs to catalogue {owners.owner[prefix]}, not {code}; "
+            f"move it to {CATALOGUES_DIR}/{owners.owner[prefix]}.yaml",
         )
-    canonical = str(registry.format(prefix, int(digits)))
+    canonical = str(owners.registry.format(prefix, int(digits)))
     if int(digits) < 1 or canonical != raw:
         f.fail(
-            line,
+            at,
             f"id '{raw}' is not written as {prefix} IDs are; write it as "
             f"{canonical if int(digits) >= 1 else f'{prefix}-1 or higher'}",
         )
-    return raw
 
 
-def _load_courses(f: _File, code: str, goals: dict[str, tuple[CatalogueGoal, int]]) -> list[Course]:
+def _load_courses(
+    f: _File[CatalogueFile], code: str, goals: dict[str, tuple[CatalogueGoal, int]]
+) -> list[Course]:
     courses: list[Course] = []
     names: dict[str, int] = {}
-    for entry in _entries(f, f.root, "courses", optional=True):
-        _check_fields(f, entry, {"name", "goals"}, set())
-        name = _text(f, entry, "name")
-        if name in names:
+    for index, entry in enumerate(f.model.courses or []):
+        at = ("courses", index)
+        if entry.name in names:
             f.fail(
-                _line(entry, "name"), f"course name '{name}' is already used at line {names[name]}"
+                (*at, "name"),
+                f"course name '{entry.name}' is already used at line {names[entry.name]}",
             )
-        names[name] = _line(entry, "name")
+        names[entry.name] = f.line(*at, "name")
         ids: list[str] = []
-        for goal_id, line in _texts(f, entry, "goals"):
+        for number, goal_id in enumerate(entry.goals):
+            where = (*at, "goals", number)
             if goal_id not in goals:
                 f.fail(
-                    line,
-                    f"goals: '{goal_id}' is not a goal of catalogue {code}; add it "
-                    "under goals or fix the id",
+                    where,
+                    f"goals: '{goal_id}' is not a goal of catalogue {code}; add it under "
+                    "goals or fix the id",
                 )
             if goal_id in ids:
-                f.fail(line, f"goals: '{goal_id}' is listed twice in course '{name}'")
+                f.fail(where, f"goals: '{goal_id}' is listed twice in course '{entry.name}'")
             ids.append(goal_id)
-        courses.append(Course(code, name, tuple(ids)))
+        courses.append(Course(code, entry.name, tuple(ids)))
     return courses
 
 
 # --- stakeholders -----------------------------------------------------------------------
 
 
-_STAKEHOLDER_FIELDS = {"key", "name", "group", "email", "email_verified"}
+@dataclass
+class _Seen:
+    """What the stakeholders so far use, by the line that uses it."""
+
+    keys: dict[str, int]
+    emails: dict[str, int]
+    domains: dict[str, int]
+    committees: dict[str, int]
 
 
 def _load_stakeholders(
-    f: _File, specialties: list[Specialty], specialty_lines: dict[str, int]
+    f: _File[StakeholdersFile], specialties: list[Specialty], specialty_lines: dict[str, int]
 ) -> list[Stakeholder]:
-    _check_fields(f, f.root, {"stakeholders"}, set())
-    groups = [g.value for g in StakeholderGroup]
-    keys: dict[str, int] = {}
-    emails: dict[str, int] = {}
-    domains: dict[str, int] = {}
-    committees: dict[str, int] = {}
+    seen = _Seen({}, {}, {}, {})
     result: list[Stakeholder] = []
-    for entry in _entries(f, f.root, "stakeholders"):
-        _check_fields(f, entry, _STAKEHOLDER_FIELDS, {"domains", "specialty"})
-        key = entry["key"]
-        if not isinstance(key, str) or not _KEY.fullmatch(key):
+    for index, entry in enumerate(f.model.stakeholders):
+        at = ("stakeholders", index)
+        if entry.key in seen.keys:
             f.fail(
-                _line(entry, "key"),
-                f"key {_show(key)} must be lower-case letters, digits "
-                "and single hyphens, e.g. helse-vest-rhf",
+                (*at, "key"), f"key '{entry.key}' is already used at line {seen.keys[entry.key]}"
             )
-        if key in keys:
-            f.fail(_line(entry, "key"), f"key '{key}' is already used at line {keys[key]}")
-        keys[key] = _line(entry, "key")
-        name = _text(f, entry, "name")
-        group = _choice(f, entry, "group", StakeholderGroup, groups)
-        email = _email(f, entry, emails)
-        own_domains = _domains(f, entry, domains)
-        specialty = _stakeholder_specialty(f, entry, group, specialty_lines, committees)
+        seen.keys[entry.key] = f.line(*at, "key")
+        if entry.email in seen.emails:
+            f.fail(
+                (*at, "email"),
+                f"email '{entry.email}' is already used at line {seen.emails[entry.email]}; "
+                "every stakeholder needs its own address",
+            )
+        seen.emails[entry.email] = f.line(*at, "email")
+        _check_domains(f, at, entry.domains, seen.domains)
+        _check_specialty(f, at, entry, specialty_lines, seen.committees)
         result.append(
             Stakeholder(
-                key=key,
-                name=name,
-                group=group,
-                email=email,
-                email_verified=_flag(f, entry, "email_verified"),
-                domains=own_domains,
-                specialty=specialty,
+                key=entry.key,
+                name=entry.name,
+                group=entry.group,
+                email=entry.email,
+                email_verified=entry.email_verified,
+                domains=tuple(entry.domains),
+                specialty=entry.specialty,
             )
         )
     for s in specialties:
-        if s.prefix not in committees:
+        if s.prefix not in seen.committees:
             f.fail(
-                f.root.key_lines["stakeholders"],
-                f"no spesialitetskomite for specialty "
-                f"{s.prefix} ({SPECIALTIES_FILE} line {specialty_lines[s.prefix]}); add one "
-                f"with group: spesialitetskomite and specialty: {s.prefix}",
+                ("stakeholders",),
+                f"no spesialitetskomite for specialty {s.prefix} ({SPECIALTIES_FILE} line "
+                f"{specialty_lines[s.prefix]}); add one with group: spesialitetskomite and "
+                f"specialty: {s.prefix}",
             )
     return result
 
 
-def _email(f: _File, entry: _Map, seen: dict[str, int]) -> str:
-    value = entry["email"]
-    line = _line(entry, "email")
-    if not isinstance(value, str) or not _EMAIL.fullmatch(value):
-        f.fail(
-            line,
-            f"email {_show(value)} must be a lower-case e-mail address such as "
-            "postmottak@helse-vest.no",
-        )
-    if value in seen:
-        f.fail(
-            line,
-            f"email '{value}' is already used at line {seen[value]}; every "
-            "stakeholder needs its own address",
-        )
-    seen[value] = line
-    return value
-
-
-def _domains(f: _File, entry: _Map, seen: dict[str, int]) -> tuple[str, ...]:
+def _check_domains(
+    f: _File[StakeholdersFile], at: FieldPath, domains: list[str], seen: dict[str, int]
+) -> None:
     """Mail domains: well-formed, listed once, none a subdomain of another listed one."""
-    result = []
-    for domain, line in _texts(f, entry, "domains"):
-        if not _DOMAIN.fullmatch(domain):
+    for number, domain in enumerate(domains):
+        where = (*at, "domains", number)
+        if not DOMAIN_RE.fullmatch(domain):
             f.fail(
-                line,
-                f"domains: {_show(domain)} must be a lower-case mail domain such as "
+                where,
+                f"domains: {shown_value(domain)} must be a lower-case mail domain such as "
                 "ntnu.no (no @, no spaces)",
             )
         if domain in seen:
             f.fail(
-                line,
-                f"domains: '{domain}' is already listed at line {seen[domain]}; a "
-                "domain may belong to one stakeholder only",
+                where,
+                f"domains: '{domain}' is already listed at line {seen[domain]}; a domain may "
+                "belong to one stakeholder only",
             )
         for other, other_line in seen.items():
             if domain.endswith("." + other):
                 f.fail(
-                    line,
-                    f"domains: '{domain}' is a subdomain of '{other}' (line "
-                    f"{other_line}); list only '{other}', subdomains are matched by it",
+                    where,
+                    f"domains: '{domain}' is a subdomain of '{other}' (line {other_line}); "
+                    f"list only '{other}', subdomains are matched by it",
                 )
             if other.endswith("." + domain):
                 f.fail(
-                    line,
-                    f"domains: '{domain}' contains '{other}' (line {other_line}); "
-                    f"list only the registrable domain '{domain}' and drop '{other}'",
+                    where,
+                    f"domains: '{domain}' contains '{other}' (line {other_line}); list only "
+                    f"the registrable domain '{domain}' and drop '{other}'",
                 )
-        seen[domain] = line
-        result.append(domain)
-    return tuple(result)
+        seen[domain] = f.line(*where)
 
 
-def _stakeholder_specialty(
-    f: _File,
-    entry: _Map,
-    group: StakeholderGroup,
+def _check_specialty(
+    f: _File[StakeholdersFile],
+    at: FieldPath,
+    entry: StakeholderEntry,
     specialty_lines: dict[str, int],
     committees: dict[str, int],
-) -> str | None:
-    value = entry.get("specialty")
-    is_committee = group is StakeholderGroup.SPESIALITETSKOMITE
-    if value is None:
+) -> None:
+    is_committee = entry.group is StakeholderGroup.SPESIALITETSKOMITE
+    if entry.specialty is None:
         if is_committee:
             f.fail(
-                entry.line,
-                "field 'specialty' is missing; a spesialitetskomite names its "
-                "specialty prefix, e.g. specialty: BLS",
+                at,
+                "field 'specialty' is missing; a spesialitetskomite names its specialty "
+                "prefix, e.g. specialty: BLS",
             )
-        return None
-    line = _line(entry, "specialty")
-    if not isinstance(value, str) or value not in specialty_lines:
-        f.fail(line, f"specialty {_show(value)} is not a prefix in {SPECIALTIES_FILE}")
+        return
+    where = (*at, "specialty")
+    if entry.specialty not in specialty_lines:
+        f.fail(where, f"specialty '{entry.specialty}' is not a prefix in {SPECIALTIES_FILE}")
     if is_committee:
-        if value in committees:
+        if entry.specialty in committees:
             f.fail(
-                line,
-                f"specialty '{value}' already has a spesialitetskomite at line "
-                f"{committees[value]}; keep one",
+                where,
+                f"specialty '{entry.specialty}' already has a spesialitetskomite at line "
+                f"{committees[entry.specialty]}; keep one",
             )
-        committees[value] = line
-    return value
+        committees[entry.specialty] = f.line(*where)

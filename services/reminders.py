@@ -25,10 +25,10 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from config.settings import ReminderSettings
 from domain.calendar import format_date_nb, oslo_date
 from domain.letter_context import HELSEDIREKTORATET, Contact, LetterKind, ReminderContext
 from domain.reminder_policy import (
@@ -37,7 +37,6 @@ from domain.reminder_policy import (
     ScheduledReminder,
     describe_reminder_nb,
     due_reminder,
-    parse_reminder_days,
 )
 from rendering.letters import render_docx
 from storage.db import read_session, write_session
@@ -47,15 +46,9 @@ from storage.outbox_queue import queue_message
 REMINDER_KIND = LetterKind.PAAMINNELSE.value
 
 
-class ReminderSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="HOERING_", extra="ignore")
-
-    reminder_days: str = "14,3"
-
-
-def default_policy() -> ReminderPolicy:
-    """The policy from HOERING_REMINDER_DAYS (one UserError line if it is malformed)."""
-    return parse_reminder_days(ReminderSettings().reminder_days, "HOERING_REMINDER_DAYS")
+def default_policy(settings: ReminderSettings) -> ReminderPolicy:
+    """The policy of HOERING_REMINDER_DAYS (checked when the settings were loaded)."""
+    return settings.policy()
 
 
 def hearing_policy(hearing: HearingRow, default: ReminderPolicy) -> ReminderPolicy:

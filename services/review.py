@@ -16,12 +16,10 @@ has a stance (`unreviewed_response_count`).
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -30,8 +28,8 @@ from sqlmodel import Session, select
 
 from domain.campaigns import DEFAULT_THRESHOLD, group_near_duplicates
 from domain.errors import UserError
+from domain.review_file import ExcerptInput, ReviewInput, parse_review_file
 from domain.stance import Stance, StanceSuggestion, parse_stance, stance_choices_nb, suggest_stance
-from domain.yaml_lines import SourceMap, load_yaml_mapping
 from services import hearings
 from storage.hearing_models import HearingRow
 from storage.intake_models import ResponseAttachmentRow, ResponseRow
@@ -47,8 +45,6 @@ from storage.timeutil import from_db, to_db
 BODY = "body"
 _CHUNK = 500
 _TRACKING = re.compile(r"^\s*(\d{2}\s*/\s*\d+\s*-\s*\d+)\s*$")
-_TRUE = frozenset({"true", "yes", "ja", "1", "x"})
-_FALSE = frozenset({"false", "no", "nei", "0", ""})
 
 
 class ReviewError(UserError):
@@ -186,31 +182,6 @@ def find_response(session: Session, ref: str, where: str = "RESPONSE") -> Respon
 
 
 # --- recording -----------------------------------------------------------------------------
-
-
-@dataclass
-class ExcerptInput:
-    item: str | None
-    quote: str
-    attachment: str | None = None
-    where: str = "excerpt"
-
-
-@dataclass
-class ReviewInput:
-    """One review to record, as typed (CLI) or read (one row of a review file)."""
-
-    where: str  # for error messages: "--stance" or "reviews.yaml line 7"
-    source: str  # for the history: "cli" or "file reviews.yaml line 7"
-    response: str | None = None  # tracking number or id
-    sender: str | None = None  # or the sender's address, when it is unique in the hearing
-    stance: str | None = None
-    items: tuple[str, ...] = ()
-    note: str | None = None
-    accept_suggestion: bool = False
-    campaign: bool = False
-    excerpts: list[ExcerptInput] = field(default_factory=list)
-    items_where: str | None = None  # where item errors point, when not `where`
 
 
 @dataclass(frozen=True)
@@ -601,176 +572,6 @@ def add_excerpt(
 
 
 # --- review files ----------------------------------------------------------------------------
-
-
-def parse_review_file(text: str, source: str) -> tuple[str | None, list[ReviewInput]]:
-    """The rows of a review file: YAML (`case:` and `reviews:`) or CSV (a header row with
-    response/from, stance, items, note, accept_suggestion, campaign, excerpt_item,
-    excerpt). Returns the case the file names (YAML only) and the rows."""
-    if source.lower().endswith(".csv"):
-        return None, _parse_csv(text, source)
-    return _parse_yaml(text, source)
-
-
-def _flag(value: Any, where: str, name: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value if value is not None else "").strip().lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise ReviewError(f"{where}: `{name}` must be true or false, not '{value}'")
-
-
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    return str(value).strip() or None
-
-
-def _items(value: Any, where: str) -> tuple[str, ...]:
-    if value is None or value == "":
-        return ()
-    if isinstance(value, str):
-        return (value,)
-    if isinstance(value, list) and all(isinstance(v, str | int) for v in value):
-        return tuple(str(v) for v in value)
-    raise ReviewError(f"{where}: `items` must be a list of change items, e.g. [KIR, NKI]")
-
-
-_YAML_FIELDS = frozenset(
-    {"response", "from", "stance", "items", "note", "accept_suggestion", "campaign", "excerpts"}
-)
-
-
-def _parse_yaml(text: str, source: str) -> tuple[str | None, list[ReviewInput]]:
-    data, lines = load_yaml_mapping(text, source)
-    unknown = sorted(set(data) - {"case", "reviews"})
-    if unknown:
-        raise lines.error(
-            (unknown[0],), f"unknown field `{unknown[0]}`; a review file has case and reviews"
-        )
-    rows = data.get("reviews")
-    if not isinstance(rows, list) or not rows:
-        raise lines.error(
-            ("reviews",), "`reviews` must be a list with one entry per response or campaign"
-        )
-    entries = []
-    for index, row in enumerate(rows):
-        entries.append(_yaml_row(row, index, lines))
-    case = _text(data.get("case"))
-    return case, entries
-
-
-def _yaml_row(row: Any, index: int, lines: SourceMap) -> ReviewInput:
-    path = ("reviews", index)
-    where = lines.locate(path)
-    if not isinstance(row, dict):
-        raise lines.error(path, "each review must be a mapping (`response:`, `stance:`, ...)")
-    unknown = sorted(set(row) - _YAML_FIELDS)
-    if unknown:
-        raise lines.error(
-            (*path, unknown[0]),
-            f"unknown field `{unknown[0]}`; use {', '.join(sorted(_YAML_FIELDS))}",
-        )
-    excerpts = []
-    raw_excerpts = row.get("excerpts") or []
-    if not isinstance(raw_excerpts, list):
-        raise lines.error((*path, "excerpts"), "`excerpts` must be a list of {item, quote}")
-    for number, excerpt in enumerate(raw_excerpts):
-        at = (*path, "excerpts", number)
-        if not isinstance(excerpt, dict) or not _text(excerpt.get("quote")):
-            raise lines.error(at, "an excerpt needs `quote:` (the passage) and may have `item:`")
-        excerpts.append(
-            ExcerptInput(
-                item=_text(excerpt.get("item")),
-                quote=str(excerpt["quote"]),
-                attachment=_text(excerpt.get("attachment")),
-                where=lines.locate(at),
-            )
-        )
-    return ReviewInput(
-        where=where,
-        source=f"file {where}",
-        response=_text(row.get("response")),
-        sender=_text(row.get("from")),
-        stance=_text(row.get("stance")),
-        items=_items(row.get("items"), lines.locate((*path, "items"))),
-        note=_text(row.get("note")),
-        accept_suggestion=_flag(row.get("accept_suggestion"), where, "accept_suggestion"),
-        campaign=_flag(row.get("campaign"), where, "campaign"),
-        excerpts=excerpts,
-    )
-
-
-_CSV_COLUMNS = frozenset(
-    {
-        "response",
-        "tracking_number",
-        "id",
-        "from",
-        "stance",
-        "items",
-        "note",
-        "accept_suggestion",
-        "campaign",
-        "excerpt_item",
-        "excerpt",
-    }
-)
-
-
-def _parse_csv(text: str, source: str) -> list[ReviewInput]:
-    sample = text[:4096]
-    try:
-        dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")), dialect=dialect)
-    header = [h.strip().lower() for h in (reader.fieldnames or [])]
-    if not header:
-        raise ReviewError(f"{source}: the file is empty; write a header row first")
-    unknown = [h for h in header if h and h not in _CSV_COLUMNS]
-    if unknown:
-        raise ReviewError(
-            f"{source} line 1: unknown column '{unknown[0]}'; use {', '.join(sorted(_CSV_COLUMNS))}"
-        )
-    if not {"response", "tracking_number", "id", "from"} & set(header):
-        raise ReviewError(
-            f"{source} line 1: no column naming the response; add `response` "
-            "(tracking number or id) or `from` (sender address)"
-        )
-    entries = []
-    for number, raw in enumerate(reader, start=2):
-        row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
-        if not any(row.values()):
-            continue
-        where = f"{source} line {number}"
-        excerpts = []
-        if row.get("excerpt"):
-            excerpts.append(
-                ExcerptInput(
-                    item=row.get("excerpt_item") or None, quote=row["excerpt"], where=where
-                )
-            )
-        entries.append(
-            ReviewInput(
-                where=where,
-                source=f"file {where}",
-                response=row.get("response") or row.get("tracking_number") or row.get("id") or None,
-                sender=row.get("from") or None,
-                stance=row.get("stance") or None,
-                items=(row["items"],) if row.get("items") else (),
-                note=row.get("note") or None,
-                accept_suggestion=_flag(row.get("accept_suggestion"), where, "accept_suggestion"),
-                campaign=_flag(row.get("campaign"), where, "campaign"),
-                excerpts=excerpts,
-            )
-        )
-    if not entries:
-        raise ReviewError(f"{source}: no reviews after the header row; add one row per response")
-    return entries
 
 
 def apply_review_file(

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import or_
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from storage.models import CatalogueRow, LearningGoalRow, SpecialtyRow
 
@@ -47,13 +47,15 @@ def goals_on(session: Session, on: date, catalogue: str | None = None) -> list[G
     """Every goal version in force on `on` (valid_from <= on < valid_to), by ID."""
     query = (
         select(LearningGoalRow, CatalogueRow.specialty_prefix)
-        .join(CatalogueRow, CatalogueRow.code == LearningGoalRow.catalogue_code)
+        .join(CatalogueRow, col(CatalogueRow.code) == col(LearningGoalRow.catalogue_code))
         .where(
-            LearningGoalRow.status.in_(("active", "retired")),
-            or_(LearningGoalRow.valid_from.is_(None), LearningGoalRow.valid_from <= on),
-            or_(LearningGoalRow.valid_to.is_(None), LearningGoalRow.valid_to > on),
+            col(LearningGoalRow.status).in_(("active", "retired")),
+            or_(col(LearningGoalRow.valid_from).is_(None), col(LearningGoalRow.valid_from) <= on),
+            or_(col(LearningGoalRow.valid_to).is_(None), col(LearningGoalRow.valid_to) > on),
         )
-        .order_by(LearningGoalRow.prefix, LearningGoalRow.number, LearningGoalRow.version)
+        .order_by(
+            col(LearningGoalRow.prefix), col(LearningGoalRow.number), col(LearningGoalRow.version)
+        )
     )
     if catalogue is not None:
         query = query.where(LearningGoalRow.catalogue_code == catalogue)

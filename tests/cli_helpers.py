@@ -54,19 +54,33 @@ def run_hoering(*args: str, env: dict[str, str] | None = None, timeout: float = 
     return CliResult(code, out.getvalue(), err.getvalue())
 
 
+def _run_process(argv: list[str], env: dict[str, str] | None, timeout: float) -> CliResult:
+    proc = subprocess.run(
+        [sys.executable, *argv],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=timeout,
+    )
+    return CliResult(proc.returncode, proc.stdout, proc.stderr)
+
+
 def run_hoering_process(
     *args: str, env: dict[str, str] | None = None, timeout: float = 120
 ) -> CliResult:
     """Run the real `hoering` entry point in a new process."""
-    full_env = {**os.environ, **(env or {})}
-    proc = subprocess.run(
-        [sys.executable, "-m", "cli.main", *args],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        timeout=timeout,
-    )
-    return CliResult(proc.returncode, proc.stdout, proc.stderr)
+    return _run_process(["-m", "cli.main", *args], env, timeout)
+
+
+def run_crashing_hoering(
+    stage: str, *args: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> CliResult:
+    """Run the CLI in a process that dies (exit 70) when it first records a delivery in the
+    delivery journal: before the journal write (`accepted`: the server took the message)
+    or right after it (`journaled`). The fault is injected by `tests/crash_after_delivery.py`
+    around `DeliveryJournal.record`, so the product has no crash hook of its own."""
+    helper = os.path.join(os.path.dirname(__file__), "crash_after_delivery.py")
+    return _run_process([helper, stage, *args], env, timeout)
 
 
 def assert_one_line_error(result: CliResult, *fragments: str) -> None:

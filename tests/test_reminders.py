@@ -16,6 +16,7 @@ import pytest
 from docx import Document
 from sqlmodel import select
 
+from config.settings import load_settings
 from domain.calendar import OSLO
 from domain.errors import UserError
 from domain.lifecycle import Action
@@ -247,10 +248,10 @@ def test_hearing_overrides_the_policy(engine, tmp_path, intake, hearing, monkeyp
 
 def test_policy_from_the_environment(monkeypatch):
     monkeypatch.setenv("HOERING_REMINDER_DAYS", "10, 2")
-    assert default_policy().days_before == (10, 2)
+    assert default_policy(load_settings().reminders).days_before == (10, 2)
     monkeypatch.setenv("HOERING_REMINDER_DAYS", "ti")
     with pytest.raises(UserError, match="HOERING_REMINDER_DAYS: 'ti'"):
-        default_policy()
+        load_settings()  # a malformed value fails when the command loads its settings
 
 
 def test_dry_run_queues_nothing(engine, tmp_path, intake, hearing):

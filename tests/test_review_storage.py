@@ -426,7 +426,10 @@ BAD_FILES = [
         ["excerpts[0]", "is not in response", "copy the passage exactly"],
     ),
     (('case: "24/750"', 'case: "24/751"'), ["reviews case 24/751, not 24/750"]),
-    (("  - from: legeforeningen", "  - fra: legeforeningen"), ["unknown field `fra`"]),
+    (
+        ("  - from: legeforeningen", "  - fra: legeforeningen"),
+        ["unknown field 'fra'; did you mean from?"],
+    ),
 ]
 
 

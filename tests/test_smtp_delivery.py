@@ -31,7 +31,7 @@ from domain.errors import UserError
 from domain.lifecycle import Action
 from mail.transports import MailSettings, SmtpTransport, open_transport
 from storage.blobs import BlobStore
-from tests.cli_helpers import assert_one_line_error, run_hoering, run_hoering_process
+from tests.cli_helpers import assert_one_line_error, run_crashing_hoering, run_hoering
 from tests.hearing_helpers import AFTER_DEADLINE, CODIFIED, DECISIONS_PATH, REVIEWED, act
 from tests.test_outbox_sender import (
     SEND_DAY,
@@ -438,13 +438,8 @@ def test_killed_between_delivery_and_marking(engine, tmp_path, flow_env, smtp_se
         "HOERING_SMTP_SECURITY": "none",
         "HOERING_MAIL_PDF": "false",
     }
-    crashed = run_hoering_process(  # the process dies hard at the crash point
-        "outbox",
-        "send",
-        "--as-of",
-        "2024-03-22",
-        "--json",
-        env={**env, "HOERING_TEST_CRASH_AFTER_DELIVERY": stage},
+    crashed = run_crashing_hoering(
+        stage, "outbox", "send", "--as-of", "2024-03-22", "--json", env=env
     )
     assert crashed.code == 70, (crashed.stdout, crashed.stderr)
     assert len(smtp_server.recorder.received) == 1
