@@ -49,6 +49,7 @@ from storage.hearing_models import (
 )
 from storage.models import LearningGoalRow, SpecialtyRow, StakeholderRow
 from storage.outbox_queue import queue_message
+from storage.review_queries import unreviewed_response_count
 from storage.timeutil import to_db
 
 CREATE = "create"
@@ -298,12 +299,6 @@ def create_hearing(
 # --- transitions ---------------------------------------------------------------------------
 
 
-def _unreviewed_responses(session: Session, hearing: HearingRow) -> int:
-    from services.review import unreviewed_response_count  # leaves out automatic replies
-
-    return unreviewed_response_count(session, hearing.id)
-
-
 def gather_facts(
     session: Session, hearing: HearingRow, decisions: Decisions | None = None
 ) -> HearingFacts:
@@ -326,7 +321,7 @@ def gather_facts(
         reserved_ids=reserved,
         recipients=chosen,
         known_rhfs=tuple(s for s in stakeholders.values() if s.group == StakeholderGroup.RHF),
-        unreviewed_responses=_unreviewed_responses(session, hearing),
+        unreviewed_responses=unreviewed_response_count(session, hearing.id),
         decisions=decisions if decisions is not None else load_decisions(hearing),
         codified_on=hearing.codified_on,
         effective_date=hearing.effective_date,

@@ -62,9 +62,9 @@ from storage.intake_queries import (  # re-exported: the lifecycle and CLI read 
     answered_stakeholder_keys,
     recipient_answer_status,
     response_counts_by_review,
-    unreviewed_response_count,
 )
 from storage.models import StakeholderDomainRow, StakeholderRow
+from storage.review_queries import unreviewed_response_count
 
 __all__ = [
     "OUTCOMES",

@@ -56,7 +56,7 @@ from rendering.letters import (
     write_atomically,
 )
 from services import hearings
-from services.review import (
+from services.review_lookup import (
     BODY,
     attachments_of,
     campaign_membership,
