@@ -42,7 +42,7 @@ from pydantic import SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.errors import UserError
-from rendering.letters import write_atomically
+from fileio.atomic import write_atomically
 
 CRASH_HOOK_ENV = "HOERING_TEST_CRASH_AFTER_DELIVERY"
 SENT_FOLDER = "outbox-sent"
