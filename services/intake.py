@@ -30,7 +30,8 @@ from sqlalchemy import text, update
 from sqlmodel import Session, select
 
 from domain.case_numbers import normalise_case_number
-from domain.email_intake import MailLimits, is_late
+from domain.deadlines import is_late
+from domain.email_intake import MailLimits
 from domain.errors import UserError
 from services import hearings
 from services.intake_planning import BatchPlanner, RawRef

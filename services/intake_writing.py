@@ -13,7 +13,8 @@ from sqlalchemy import case as sql_case
 from sqlalchemy import insert, update
 from sqlmodel import Session
 
-from domain.email_intake import Attachment, is_late
+from domain.deadlines import is_late
+from domain.email_intake import Attachment
 from services.intake_planning import FILED, FiledResponse, MessagePlan, clean_text
 from services.receipts import queue_receipts
 from services.response_matching import HearingDirectory
