@@ -40,6 +40,8 @@ from email.parser import BytesParser
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from tests.sample_files import pdf_bytes
+
 ROOT = Path(__file__).resolve().parents[1]
 
 # --- generating the mailbox -----------------------------------------------------------------
@@ -112,35 +114,6 @@ def _docx(parts: dict[str, bytes], xml: str, paragraphs: list[str]) -> bytes:
     return buffer.getvalue()
 
 
-def _pdf(lines: list[str]) -> bytes:
-    shown = " ".join(
-        "(" + line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)") + ") '"
-        for line in lines
-    )
-    content = f"BT /F1 11 Tf 72 770 Td 14 TL {shown} ET".encode("cp1252", "replace")
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
-    ]
-    out = b"%PDF-1.4\n"
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return out
-
-
 def _text(rng: random.Random, number: int) -> list[str]:
     paragraphs = [rng.choice(OPENINGS), rng.choice(STANCES)]
     paragraphs += rng.sample(DETAILS, k=rng.randint(1, 4))
@@ -206,7 +179,7 @@ def _message(
         stats["docx"] += 1
     elif roll < 0.40:
         mail.add_attachment(
-            _pdf([name, "Deres ref.: 24/750", *paragraphs]),
+            pdf_bytes(name, "Deres ref.: 24/750", *paragraphs, errors="replace"),
             maintype="application",
             subtype="pdf",
             filename="høringssvar.pdf",
