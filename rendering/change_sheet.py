@@ -7,15 +7,18 @@ the IDs. The file is deterministic: fixed workbook properties and zip entry time
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
 from pathlib import Path
 
 from openpyxl import Workbook
 
 from domain.letter_context import ChangeItemRow, ChangeSheetContext
 from fileio.atomic import write_atomically
-from rendering.xlsx_tables import set_workbook_properties, workbook_bytes, write_table
+from rendering.xlsx_tables import (
+    add_table_sheet,
+    new_workbook,
+    set_workbook_properties,
+    workbook_bytes,
+)
 
 OVERVIEW_SHEET = "Oversikt"
 OVERVIEW_HEADERS = (
@@ -40,24 +43,6 @@ SPECIALTY_HEADERS = (
     "Effekt på ID",
     "Kommentar",
 )
-MAX_SHEET_TITLE = 31
-_FORBIDDEN_IN_TITLE = re.compile(r"[\[\]:*?/\\]")
-_RESERVED_TITLES = {"history"}  # Excel reserves "History" for change tracking
-
-
-def sheet_title(name: str, taken: Iterable[str]) -> str:
-    """A valid, unused sheet title for `name`: at most 31 characters, none of []:*?/\\,
-    not starting or ending with an apostrophe, unique regardless of case."""
-    used = {title.casefold() for title in taken} | _RESERVED_TITLES
-    base = " ".join(_FORBIDDEN_IN_TITLE.sub("-", name).split()).strip("'").strip()
-    base = base or "Spesialitet"
-    candidate = base[:MAX_SHEET_TITLE].rstrip("' ")
-    number = 2
-    while candidate.casefold() in used:
-        suffix = f" ({number})"
-        candidate = base[: MAX_SHEET_TITLE - len(suffix)].rstrip("' ") + suffix
-        number += 1
-    return candidate
 
 
 def _yes_no(value: bool) -> str:
@@ -94,21 +79,16 @@ def _specialty_row(item: ChangeItemRow) -> tuple[str, ...]:
 
 def build_change_workbook(context: ChangeSheetContext) -> Workbook:
     """The workbook of the change sheet (not yet saved)."""
-    workbook = Workbook()
-    overview = workbook.active
-    assert overview is not None
-    overview.title = OVERVIEW_SHEET
-    write_table(overview, OVERVIEW_HEADERS, [_overview_row(i) for i in context.change_items])
+    workbook = new_workbook()
+    add_table_sheet(
+        workbook, OVERVIEW_SHEET, OVERVIEW_HEADERS, [_overview_row(i) for i in context.change_items]
+    )
 
     by_specialty: dict[str, list[ChangeItemRow]] = {}
     for item in context.change_items:
         by_specialty.setdefault(item.specialty_name, []).append(item)
-    titles = [OVERVIEW_SHEET]
     for specialty, items in by_specialty.items():
-        title = sheet_title(specialty, titles)
-        titles.append(title)
-        sheet = workbook.create_sheet(title)
-        write_table(sheet, SPECIALTY_HEADERS, [_specialty_row(i) for i in items])
+        add_table_sheet(workbook, specialty, SPECIALTY_HEADERS, [_specialty_row(i) for i in items])
 
     set_workbook_properties(
         workbook,

@@ -18,11 +18,15 @@ from openpyxl import Workbook
 
 from domain.stance import STANCE_ORDER, Stance
 from domain.summary_context import WHOLE_HEARING_NB, RespondentRow, SummaryContext
-from rendering.change_sheet import sheet_title
 from rendering.docx_files import new_letter_document, normalise_zip, set_core_properties
 from rendering.letters import letter_environment
 from rendering.markdown_docx import LetterTemplateError, markdown_to_docx
-from rendering.xlsx_tables import set_workbook_properties, workbook_bytes, write_table
+from rendering.xlsx_tables import (
+    add_table_sheet,
+    new_workbook,
+    set_workbook_properties,
+    workbook_bytes,
+)
 
 TEMPLATE = "hoeringsoppsummering.md.j2"
 CHART_MARKER = "[[chart]]"
@@ -155,24 +159,17 @@ def _response_row(row: RespondentRow) -> tuple[str, ...]:
 
 
 def summary_workbook(context: SummaryContext) -> Workbook:
-    workbook = Workbook()
-    overview = workbook.active
-    assert overview is not None
-    overview.title = "Oversikt"
+    workbook = new_workbook()
     counts = [(s.name, *s.tally.counts, s.tally.total) for s in context.specialties]
     counts.append((WHOLE_HEARING_NB, *context.whole_hearing.counts, context.whole_hearing.total))
     counts.append(("Alle svar", *context.overall.counts, context.overall.total))
-    write_table(overview, OVERVIEW_HEADERS, counts)
-    titles = ["Oversikt", "Alle svar"]
-    everything = workbook.create_sheet("Alle svar")
-    write_table(everything, RESPONSE_HEADERS, [_response_row(r) for r in context.respondents])
+    add_table_sheet(workbook, "Oversikt", OVERVIEW_HEADERS, counts)
+    everything = [_response_row(r) for r in context.respondents]
+    add_table_sheet(workbook, "Alle svar", RESPONSE_HEADERS, everything)
     for specialty in context.specialties:
-        title = sheet_title(f"{specialty.prefix} {specialty.name}", titles)
-        titles.append(title)
         rows = [r for r in context.respondents if specialty.prefix in r.specialties]
-        write_table(
-            workbook.create_sheet(title), RESPONSE_HEADERS, [_response_row(r) for r in rows]
-        )
+        name = f"{specialty.prefix} {specialty.name}"
+        add_table_sheet(workbook, name, RESPONSE_HEADERS, [_response_row(r) for r in rows])
     set_workbook_properties(
         workbook,
         day=context.letter_date,

@@ -3,7 +3,8 @@ deterministic bytes: fixed workbook properties and zip entry times."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time
 from io import BytesIO
 from zipfile import ZIP_DEFLATED, ZipFile
@@ -18,8 +19,45 @@ from openpyxl.writer.excel import ExcelWriter
 from rendering.docx_files import AUTHOR, normalise_zip
 
 MAX_COLUMN_WIDTH = 60
+MAX_SHEET_TITLE = 31
+_FORBIDDEN_IN_TITLE = re.compile(r"[\[\]:*?/\\]")
+_RESERVED_TITLES = {"history"}  # Excel reserves "History" for change tracking
 _HEADER_FONT = Font(bold=True)
 _WRAPPED = Alignment(wrap_text=True, vertical="top")  # one style object for every cell
+
+
+def sheet_title(name: str, taken: Iterable[str]) -> str:
+    """A valid, unused sheet title for `name`: at most 31 characters, none of []:*?/\\,
+    not starting or ending with an apostrophe, unique regardless of case."""
+    used = {title.casefold() for title in taken} | _RESERVED_TITLES
+    base = " ".join(_FORBIDDEN_IN_TITLE.sub("-", name).split()).strip("'").strip()
+    base = base or "Spesialitet"
+    candidate = base[:MAX_SHEET_TITLE].rstrip("' ")
+    number = 2
+    while candidate.casefold() in used:
+        suffix = f" ({number})"
+        candidate = base[: MAX_SHEET_TITLE - len(suffix)].rstrip("' ") + suffix
+        number += 1
+    return candidate
+
+
+def new_workbook() -> Workbook:
+    """An empty workbook: its first sheet is the first `add_table_sheet`."""
+    workbook = Workbook()
+    first = workbook.active
+    assert first is not None
+    workbook.remove(first)
+    return workbook
+
+
+def add_table_sheet(
+    workbook: Workbook, name: str, headers: Sequence[str], rows: Sequence[Sequence[str | int]]
+) -> str:
+    """A new sheet titled after `name` (valid and unique, see `sheet_title`) holding the
+    table; returns the title."""
+    title = sheet_title(name, workbook.sheetnames)
+    write_table(workbook.create_sheet(title), headers, rows)
+    return title
 
 
 def write_table(

@@ -12,7 +12,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from services.review_inputs import ExcerptInput
-from services.review_lookup import BODY, HearingIndex, ReviewError, find_response, resolve_items
+from services.review_lookup import BODY, HearingIndex, ReviewError, open_response, resolve_items
 from storage.hearing_models import HearingRow
 from storage.intake_models import ResponseRow
 from storage.review_models import ResponseExcerptRow
@@ -124,10 +124,7 @@ def add_excerpt(
     now: datetime,
 ) -> dict[str, Any]:
     """Tie a passage of a response to a change item (None: the hearing as a whole)."""
-    response = find_response(session, response_ref)
-    hearing = session.get(HearingRow, response.hearing_id)
-    assert hearing is not None
-    index = HearingIndex(session, hearing)
+    response, hearing, index = open_response(session, response_ref)
     found = find_excerpt(index, response, ExcerptInput(item, quote, attachment, "--quote"))
     added = write_excerpts(session, hearing, [found], actor, to_db(now))
     session.flush()

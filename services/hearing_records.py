@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import update
 from sqlmodel import Session, select
@@ -75,24 +76,17 @@ def active_stakeholders(session: Session) -> list[Stakeholder]:
     ]
 
 
+def _of_hearing(session: Session, model: Any, hearing: HearingRow, order: Any) -> list[Any]:
+    """The rows of `model` that belong to the hearing, in `order`."""
+    return list(session.exec(select(model).where(model.hearing_id == hearing.id).order_by(order)))
+
+
 def recipients(session: Session, hearing: HearingRow) -> list[HearingRecipientRow]:
-    return list(
-        session.exec(
-            select(HearingRecipientRow)
-            .where(HearingRecipientRow.hearing_id == hearing.id)
-            .order_by(HearingRecipientRow.position)
-        ).all()
-    )
+    return _of_hearing(session, HearingRecipientRow, hearing, HearingRecipientRow.position)
 
 
 def items(session: Session, hearing: HearingRow) -> list[HearingItemRow]:
-    return list(
-        session.exec(
-            select(HearingItemRow)
-            .where(HearingItemRow.hearing_id == hearing.id)
-            .order_by(HearingItemRow.position)
-        ).all()
-    )
+    return _of_hearing(session, HearingItemRow, hearing, HearingItemRow.position)
 
 
 def id_displays(session: Session, hearing: HearingRow) -> dict[str, str]:
@@ -110,21 +104,11 @@ def id_displays(session: Session, hearing: HearingRow) -> dict[str, str]:
 
 
 def history(session: Session, hearing: HearingRow) -> list[AuditEventRow]:
-    return list(
-        session.exec(
-            select(AuditEventRow)
-            .where(AuditEventRow.hearing_id == hearing.id)
-            .order_by(AuditEventRow.id)
-        ).all()
-    )
+    return _of_hearing(session, AuditEventRow, hearing, AuditEventRow.id)
 
 
 def letters(session: Session, hearing: HearingRow) -> list[LetterRow]:
-    return list(
-        session.exec(
-            select(LetterRow).where(LetterRow.hearing_id == hearing.id).order_by(LetterRow.id)
-        ).all()
-    )
+    return _of_hearing(session, LetterRow, hearing, LetterRow.id)
 
 
 def allocate_document_number(session: Session, hearing_id: int) -> str:

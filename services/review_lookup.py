@@ -250,3 +250,11 @@ class HearingIndex:
             f"{entry.where}: no response named; give `response:` (tracking number or id) "
             "or `from:` (the sender's address)"
         )
+
+
+def open_response(session: Session, ref: str) -> tuple[ResponseRow, HearingRow, HearingIndex]:
+    """A response named on the command line, its hearing, and the hearing's index."""
+    response = find_response(session, ref)
+    hearing = session.get(HearingRow, response.hearing_id)
+    assert hearing is not None
+    return response, hearing, HearingIndex(session, hearing)

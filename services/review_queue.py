@@ -38,34 +38,14 @@ def review_queue(session: Session, case: str, *, include_reviewed: bool = False)
             if group.id in shown_groups:
                 continue
             shown_groups.add(group.id)
-            members = index.members(group)
-            done = all(m.stance is not None for m in members)
-            if done and not include_reviewed:
-                continue
-            representative = index.by_id.get(group.representative_id, response)
-            rows.append(
-                _queue_row(
-                    representative,
-                    index.attachments.get(representative.id or 0, []),
-                    reviews.get(representative.id or 0),
-                    group,
-                    len(members),
-                    sum(1 for m in members if m.stance is None),
-                )
-            )
+        members = index.members(group) if group is not None else [response]
+        shown = index.by_id.get(group.representative_id, response) if group else response
+        waiting = sum(1 for m in members if m.stance is None)
+        if waiting == 0 and not include_reviewed:
             continue
-        if response.stance is not None and not include_reviewed:
-            continue
-        rows.append(
-            _queue_row(
-                response,
-                index.attachments.get(response.id or 0, []),
-                reviews.get(response.id or 0),
-                None,
-                1,
-                0 if response.stance else 1,
-            )
-        )
+        attachments = index.attachments.get(shown.id or 0, [])
+        review = reviews.get(shown.id or 0)
+        rows.append(_queue_row(shown, attachments, review, group, len(members), waiting))
     return {
         "case": hearing.case_number,
         "state": hearing.state,

@@ -20,7 +20,7 @@ from services.review_inputs import ReviewInput
 from services.review_lookup import (
     HearingIndex,
     ReviewError,
-    find_response,
+    open_response,
     resolve_items,
     reviews_of,
     suggestion,
@@ -228,9 +228,7 @@ def record_review(
     now: datetime,
 ) -> dict[str, Any]:
     """Record one review from the command line; with `campaign` for the response's group."""
-    response = find_response(session, response_ref)
-    hearing = session.get(HearingRow, response.hearing_id)
-    assert hearing is not None
+    response, hearing, index = open_response(session, response_ref)
     entry = ReviewInput(
         where="--stance" if stance is not None else "--accept-suggestion",
         items_where="--item",
@@ -242,7 +240,6 @@ def record_review(
         accept_suggestion=accept_suggestion,
         campaign=campaign,
     )
-    index = HearingIndex(session, hearing)
     resolved = resolve_review(index, entry)
     result = write_reviews(session, hearing, [resolved], actor, now)[0]
     result["case"] = hearing.case_number
