@@ -35,12 +35,11 @@ import tempfile
 import time
 import zipfile
 from email import policy
-from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from tests.sample_files import pdf_bytes
+from tests.sample_files import message, pdf_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -151,41 +150,38 @@ def _message(
 ) -> bytes:
     name, address = rng.choice(SENDERS)
     paragraphs = _text(rng, number)
-    mail = EmailMessage()
-    mail["From"] = f"{name} <{address}>"
-    mail["To"] = "Postmottak Helsedirektoratet <postmottak@helsedir.no>"
-    mail["Subject"] = rng.choice(SUBJECTS).format(org=name)
+    domain = address.split("@")[1]
+    subject = rng.choice(SUBJECTS).format(org=name)
     day, hour = rng.randint(1, 31), rng.randint(7, 23)
-    mail["Date"] = f"{day:02d} May 2024 {hour:02d}:{rng.randint(0, 59):02d}:00 +0200"
-    mail["Message-ID"] = f"<{number}.{rng.getrandbits(48):x}@{address.split('@')[1]}>"
-    mail["Received"] = (
-        f"from mail.{address.split('@')[1]} by mx.helsedir.no; "
-        f"{day:02d} May 2024 {hour:02d}:59:00 +0200"
-    )
+    date = f"{day:02d} May 2024 {hour:02d}:{rng.randint(0, 59):02d}:00 +0200"
+    message_id = f"<{number}.{rng.getrandbits(48):x}@{domain}>"
+    received = f"from mail.{domain} by mx.helsedir.no; {day:02d} May 2024 {hour:02d}:59:00 +0200"
     body = "Hei,\n\n" + "\n\n".join(paragraphs) + f"\n\nVennlig hilsen\n{name}\n"
-    mail.set_content(body)
+    html = None
     if rng.random() < 0.5:
-        html = "".join(f"<p>{escape(p)}</p>" for p in paragraphs)
-        mail.add_alternative(f"<html><body>{html}</body></html>", subtype="html")
+        html = (
+            "<html><body>" + "".join(f"<p>{escape(p)}</p>" for p in paragraphs) + "</body></html>"
+        )
+    attachments: list[tuple[str, bytes, str]] = []
     roll = rng.random()
     if roll < 0.30:
         letter = _docx(parts, xml, [name, "Høringssvar sak 24/750", *paragraphs] * 3)
-        mail.add_attachment(
-            letter,
-            maintype="application",
-            subtype=DOCX_TYPE.split("/")[1],
-            filename=f"Høringssvar {name}.docx",
-        )
+        attachments.append((f"Høringssvar {name}.docx", letter, DOCX_TYPE))
         stats["docx"] += 1
     elif roll < 0.40:
-        mail.add_attachment(
-            pdf_bytes(name, "Deres ref.: 24/750", *paragraphs, errors="replace"),
-            maintype="application",
-            subtype="pdf",
-            filename="høringssvar.pdf",
-        )
+        letter = pdf_bytes(name, "Deres ref.: 24/750", *paragraphs, errors="replace")
+        attachments.append(("høringssvar.pdf", letter, "application/pdf"))
         stats["pdf"] += 1
-    return mail.as_bytes(policy=policy.SMTP)
+    return message(
+        sender=f"{name} <{address}>",
+        subject=subject,
+        body=body,
+        date=date,
+        message_id=message_id,
+        headers=[("Received", received)],
+        html=html,
+        attachments=attachments,
+    )
 
 
 # --- the two measurements (in a child process) ---------------------------------------------

@@ -1,6 +1,10 @@
-"""Sample attachments for tests and benchmarks: one generator each."""
+"""Sample e-mails and attachments for tests and benchmarks: one generator each."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from email.message import EmailMessage
+from email.policy import SMTP
 
 
 def pdf_bytes(*lines: str, errors: str = "strict") -> bytes:
@@ -32,3 +36,35 @@ def pdf_bytes(*lines: str, errors: str = "strict") -> bytes:
         xref,
     )
     return out
+
+
+def message(
+    *,
+    sender: str = '"Åse Ødegård" <ase.odegard@helse-vest.no>',
+    subject: str = "SV: Høring – kliniske studier, sak 24/750",
+    body: str = "Hei,\n\nHelse Vest støtter forslaget. Se vedlagt høringssvar.\n\nHilsen Åse",
+    date: str | None = "Thu, 30 May 2024 14:05:00 +0200",
+    message_id: str | None = "<svar-1@helse-vest.no>",
+    attachments: Sequence[tuple[str, bytes, str]] = (),
+    headers: Sequence[tuple[str, str]] = (),
+    html: str | None = None,
+) -> bytes:
+    """A response as a mail client sends it (CRLF line ends); `html` adds an HTML
+    alternative of the body."""
+    mail = EmailMessage()
+    mail["From"] = sender
+    mail["To"] = "Postmottak Helsedirektoratet <postmottak@helsedir.no>"
+    mail["Subject"] = subject
+    if date is not None:
+        mail["Date"] = date
+    if message_id is not None:
+        mail["Message-ID"] = message_id
+    for name, value in headers:
+        mail[name] = value
+    mail.set_content(body)
+    if html is not None:
+        mail.add_alternative(html, subtype="html")
+    for filename, payload, content_type in attachments:
+        maintype, subtype = content_type.split("/", 1)
+        mail.add_attachment(payload, maintype=maintype, subtype=subtype, filename=filename)
+    return mail.as_bytes(policy=SMTP)
