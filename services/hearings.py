@@ -4,6 +4,10 @@ A transition is checked by the pure rules in `domain.lifecycle`; here the facts 
 gathered, and the new state, the audit event, letters and outbox rows are written in
 the caller's transaction (all or nothing). Letter files are written before commit
 under content that depends only on the record, so a retry rewrites the same bytes.
+
+What a transition causes: circulating in `services.circulation`, codifying in
+`services.codification`, closing and withdrawing here. Reading a hearing's rows is in
+`services.hearing_records` (re-exported here for the flows and the CLI).
 """
 
 from __future__ import annotations
