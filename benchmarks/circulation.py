@@ -30,11 +30,12 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
+from config.settings import default_data_dir
 from domain.calendar import OSLO
 from domain.hearing_spec import parse_hearing_spec
 from domain.lifecycle import Action, Command
 from services import hearings
-from services.reference_files import default_data_dir, load_reference_data
+from services.reference_files import load_reference_data
 from storage.db import create_db_engine, read_session, upgrade_schema, write_session
 from storage.models import StakeholderRow
 from storage.reference_sync import sync_reference_data

@@ -21,7 +21,8 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-from services.reference_files import default_data_dir, load_reference_data
+from config.settings import default_data_dir
+from services.reference_files import load_reference_data
 from storage import ledger
 from storage.db import create_db_engine, upgrade_schema, write_session
 from storage.reference_sync import sync_reference_data

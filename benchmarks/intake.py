@@ -35,10 +35,11 @@ import tempfile
 import time
 import zipfile
 from email import policy
-from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
 from xml.sax.saxutils import escape
+
+from tests.sample_files import message, pdf_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -112,35 +113,6 @@ def _docx(parts: dict[str, bytes], xml: str, paragraphs: list[str]) -> bytes:
     return buffer.getvalue()
 
 
-def _pdf(lines: list[str]) -> bytes:
-    shown = " ".join(
-        "(" + line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)") + ") '"
-        for line in lines
-    )
-    content = f"BT /F1 11 Tf 72 770 Td 14 TL {shown} ET".encode("cp1252", "replace")
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
-    ]
-    out = b"%PDF-1.4\n"
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return out
-
-
 def _text(rng: random.Random, number: int) -> list[str]:
     paragraphs = [rng.choice(OPENINGS), rng.choice(STANCES)]
     paragraphs += rng.sample(DETAILS, k=rng.randint(1, 4))
@@ -178,41 +150,38 @@ def _message(
 ) -> bytes:
     name, address = rng.choice(SENDERS)
     paragraphs = _text(rng, number)
-    mail = EmailMessage()
-    mail["From"] = f"{name} <{address}>"
-    mail["To"] = "Postmottak Helsedirektoratet <postmottak@helsedir.no>"
-    mail["Subject"] = rng.choice(SUBJECTS).format(org=name)
+    domain = address.split("@")[1]
+    subject = rng.choice(SUBJECTS).format(org=name)
     day, hour = rng.randint(1, 31), rng.randint(7, 23)
-    mail["Date"] = f"{day:02d} May 2024 {hour:02d}:{rng.randint(0, 59):02d}:00 +0200"
-    mail["Message-ID"] = f"<{number}.{rng.getrandbits(48):x}@{address.split('@')[1]}>"
-    mail["Received"] = (
-        f"from mail.{address.split('@')[1]} by mx.helsedir.no; "
-        f"{day:02d} May 2024 {hour:02d}:59:00 +0200"
-    )
+    date = f"{day:02d} May 2024 {hour:02d}:{rng.randint(0, 59):02d}:00 +0200"
+    message_id = f"<{number}.{rng.getrandbits(48):x}@{domain}>"
+    received = f"from mail.{domain} by mx.helsedir.no; {day:02d} May 2024 {hour:02d}:59:00 +0200"
     body = "Hei,\n\n" + "\n\n".join(paragraphs) + f"\n\nVennlig hilsen\n{name}\n"
-    mail.set_content(body)
+    html = None
     if rng.random() < 0.5:
-        html = "".join(f"<p>{escape(p)}</p>" for p in paragraphs)
-        mail.add_alternative(f"<html><body>{html}</body></html>", subtype="html")
+        html = (
+            "<html><body>" + "".join(f"<p>{escape(p)}</p>" for p in paragraphs) + "</body></html>"
+        )
+    attachments: list[tuple[str, bytes, str]] = []
     roll = rng.random()
     if roll < 0.30:
         letter = _docx(parts, xml, [name, "Høringssvar sak 24/750", *paragraphs] * 3)
-        mail.add_attachment(
-            letter,
-            maintype="application",
-            subtype=DOCX_TYPE.split("/")[1],
-            filename=f"Høringssvar {name}.docx",
-        )
+        attachments.append((f"Høringssvar {name}.docx", letter, DOCX_TYPE))
         stats["docx"] += 1
     elif roll < 0.40:
-        mail.add_attachment(
-            _pdf([name, "Deres ref.: 24/750", *paragraphs]),
-            maintype="application",
-            subtype="pdf",
-            filename="høringssvar.pdf",
-        )
+        letter = pdf_bytes(name, "Deres ref.: 24/750", *paragraphs, errors="replace")
+        attachments.append(("høringssvar.pdf", letter, "application/pdf"))
         stats["pdf"] += 1
-    return mail.as_bytes(policy=policy.SMTP)
+    return message(
+        sender=f"{name} <{address}>",
+        subject=subject,
+        body=body,
+        date=date,
+        message_id=message_id,
+        headers=[("Received", received)],
+        html=html,
+        attachments=attachments,
+    )
 
 
 # --- the two measurements (in a child process) ---------------------------------------------
@@ -253,8 +222,9 @@ def child(mode: str, folder: Path, work: Path) -> dict:
 
     os.environ["HOERING_DATA_DIR"] = str(work / "data")
     os.environ["HOERING_DATABASE_URL"] = f"sqlite:///{work / 'hoering.db'}"
+    from config.settings import default_data_dir
     from flows.intake_flows import import_responses
-    from services.reference_files import default_data_dir, load_reference_data
+    from services.reference_files import load_reference_data
     from storage.db import create_db_engine, upgrade_schema, write_session
     from storage.reference_sync import sync_reference_data
 

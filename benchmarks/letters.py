@@ -29,6 +29,7 @@ from docx.table import Table
 from docx.text.paragraph import Paragraph
 from sqlmodel import select
 
+from config.settings import default_data_dir
 from domain.calendar import OSLO
 from domain.hearing_spec import parse_hearing_spec
 from domain.letter_building import (
@@ -37,9 +38,11 @@ from domain.letter_building import (
     hearing_letter_context,
 )
 from domain.letter_context import HearingLetterContext
-from rendering.letters import build_docx, render_docx, render_markdown, write_atomically
+from fileio.atomic import write_atomically
+from rendering.docx_files import build_docx
+from rendering.letters import render_docx, render_markdown
 from services import hearings
-from services.reference_files import default_data_dir, load_reference_data
+from services.reference_files import load_reference_data
 from storage.db import create_db_engine, read_session, upgrade_schema, write_session
 from storage.models import SpecialtyRow
 from storage.reference_sync import sync_reference_data

@@ -31,12 +31,12 @@ from sqlmodel import col, select
 
 from domain.calendar import OSLO
 from domain.letter_context import Contact, ReminderContext
+from mail.outgoing import build_email
 from mail.transports import MailSettings, open_transport
 from rendering.letters import render_docx
 from services.outbox import (
     SendPolicy,
     attachment_paths,
-    build_email,
     outgoing_message,
     send_pending,
 )

@@ -13,7 +13,7 @@ import typer
 from cli import output
 from config.settings import Settings
 from services import runtime
-from services.outbox import list_outbox
+from services.outbox_listing import list_outbox
 from storage.db import read_session
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON on stdout, for scripts.")]

@@ -174,8 +174,6 @@ class Settings(BaseSettings):
 
     @property
     def resolved_reference_dir(self) -> Path:
-        from services.reference_files import default_data_dir
-
         return self.reference_dir or default_data_dir()
 
 
@@ -230,3 +228,8 @@ def _load(cwd: str, variables: tuple[tuple[str, str], ...]) -> Settings:
         else:
             name = (PREFIX + (loc[0] if loc else "*")).upper()
         raise UserError(f"{name}: {error['msg']}; fix or unset the environment variable") from None
+
+
+def default_data_dir() -> Path:
+    """The repository's `data/` folder: the reference data shipped with hoering."""
+    return Path(__file__).resolve().parents[1] / "data"

@@ -29,10 +29,11 @@ from email import policy as email_policy
 from email.message import Message
 from email.parser import BytesParser
 
+from domain.deadlines import is_late
 from domain.mail_headers import HeaderReader, parse_date, unfold
 from domain.mail_names import safe_attachment_name
 from domain.mail_text import decode_text, html_to_text, tidy_text
-from domain.mail_time import is_late, received_time
+from domain.mail_time import received_time
 
 __all__ = [
     "Attachment",

@@ -14,6 +14,7 @@ from domain.competence import level_of_text
 from domain.decisions import Decisions, Outcome
 from domain.hearing_spec import (
     AmendedText,
+    ChangeItem,
     DeletedGoal,
     HeadingChange,
     HearingSpec,
@@ -85,69 +86,62 @@ def change_item_rows(
     id_displays: Mapping[str, str],
 ) -> tuple[ChangeItemRow, ...]:
     """One table row per change item, in the spec's order."""
-    rows = []
-    for item in spec.items:
-        name = specialties[item.specialty].name
-        comment = item.comment or ""
-        match item:
-            case NewGoal():
-                rows.append(
-                    ChangeItemRow(
-                        specialty_name=name,
-                        goal_id_display=id_displays[item.ref],
-                        kind=ChangeKind.NEW_GOAL,
-                        comment=comment,
-                        id_deferred=item.deferred,
-                        reason=item.defer_reason or "",
-                    )
-                )
-            case AmendedText():
-                rows.append(
-                    ChangeItemRow(
-                        specialty_name=name,
-                        goal_id_display=item.goal_id,
-                        kind=ChangeKind.AMENDED_TEXT,
-                        comment=comment,
-                        old_text=item.old_text,
-                        new_text=item.new_text,
-                        level_before=_level_word(item.old_text),
-                        level_after=_level_word(item.new_text),
-                        stricter=item.stricter,
-                    )
-                )
-            case MovedGoal():
-                rows.append(
-                    ChangeItemRow(
-                        specialty_name=name,
-                        goal_id_display=item.goal_id,
-                        kind=ChangeKind.MOVED_GOAL,
-                        comment=comment,
-                        old_text=item.from_heading,
-                        new_text=item.to_heading,
-                    )
-                )
-            case DeletedGoal():
-                rows.append(
-                    ChangeItemRow(
-                        specialty_name=name,
-                        goal_id_display=item.goal_id,
-                        kind=ChangeKind.DELETED_GOAL,
-                        comment=comment,
-                        reason=item.reason,
-                    )
-                )
-            case HeadingChange():
-                rows.append(
-                    ChangeItemRow(
-                        specialty_name=name,
-                        goal_id_display="",
-                        kind=ChangeKind.HEADING_CHANGE,
-                        comment=comment,
-                        old_text=item.old_heading,
-                        new_text=item.new_heading,
-                    )
-                )
-    return tuple(rows)
+    return tuple(
+        _change_item_row(item, specialties[item.specialty].name, id_displays) for item in spec.items
+    )
+
+
+def _change_item_row(item: ChangeItem, name: str, id_displays: Mapping[str, str]) -> ChangeItemRow:
+    comment = item.comment or ""
+    match item:
+        case NewGoal():
+            return ChangeItemRow(
+                specialty_name=name,
+                goal_id_display=id_displays[item.ref],
+                kind=ChangeKind.NEW_GOAL,
+                comment=comment,
+                id_deferred=item.deferred,
+                reason=item.defer_reason or "",
+            )
+        case AmendedText():
+            return ChangeItemRow(
+                specialty_name=name,
+                goal_id_display=item.goal_id,
+                kind=ChangeKind.AMENDED_TEXT,
+                comment=comment,
+                old_text=item.old_text,
+                new_text=item.new_text,
+                level_before=_level_word(item.old_text),
+                level_after=_level_word(item.new_text),
+                stricter=item.stricter,
+            )
+        case MovedGoal():
+            return ChangeItemRow(
+                specialty_name=name,
+                goal_id_display=item.goal_id,
+                kind=ChangeKind.MOVED_GOAL,
+                comment=comment,
+                old_text=item.from_heading,
+                new_text=item.to_heading,
+            )
+        case DeletedGoal():
+            return ChangeItemRow(
+                specialty_name=name,
+                goal_id_display=item.goal_id,
+                kind=ChangeKind.DELETED_GOAL,
+                comment=comment,
+                reason=item.reason,
+            )
+        case HeadingChange():
+            return ChangeItemRow(
+                specialty_name=name,
+                goal_id_display="",
+                kind=ChangeKind.HEADING_CHANGE,
+                comment=comment,
+                old_text=item.old_heading,
+                new_text=item.new_heading,
+            )
+    raise AssertionError(f"unknown change item {item!r}")
 
 
 def specialty_listings(

@@ -13,26 +13,17 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from domain.calendar import (
-    OSLO,
-    describe_day_nb,
-    end_of_day,
-    is_working_day,
-    next_working_day,
-    oslo_date,
-)
+from domain.calendar import OSLO, oslo_date
+from domain.deadlines import check_deadline, deadline_ends
 from domain.decisions import RESOLVE_NEXT, Decisions, Outcome
-from domain.effective_date import add_months, default_effective_date, is_standard_effective_date
+from domain.effective_date import default_effective_date, is_standard_effective_date
 from domain.errors import TransitionRefused
 from domain.hearing_spec import HearingSpec
 from domain.reference import Stakeholder, StakeholderGroup
-
-MIN_DEADLINE = timedelta(weeks=6)
-RECOMMENDED_DEADLINE_MONTHS = 3
 
 
 class HearingState(StrEnum):
@@ -165,45 +156,6 @@ def _refuse(facts: HearingFacts, action: Action, problems: list[str]) -> None:
 # --- circulate -----------------------------------------------------------------------------
 
 
-def check_deadline(
-    deadline: date, circulated_on: date, short_deadline_reason: str | None
-) -> tuple[list[str], list[str]]:
-    """Problems and warnings for a deadline set at circulation.
-
-    At least six weeks unless a reason is given; three months is the norm
-    (utredningsinstruksen 3-3), so less gives a warning; the deadline must be a working day.
-    """
-    problems: list[str] = []
-    warnings: list[str] = []
-    if deadline <= circulated_on:
-        problems.append(
-            f"the deadline {deadline.isoformat()} is not after the circulation date "
-            f"{circulated_on.isoformat()}; set a later deadline in the spec"
-        )
-        return problems, warnings
-    if not is_working_day(deadline):
-        problems.append(
-            f"the deadline {deadline.isoformat()} is not a working day "
-            f"({describe_day_nb(deadline)}); move it to {next_working_day(deadline).isoformat()}, "
-            "the next working day"
-        )
-    if deadline - circulated_on < MIN_DEADLINE and short_deadline_reason is None:
-        problems.append(
-            f"the deadline {deadline.isoformat()} is less than six weeks after circulation "
-            f"({circulated_on.isoformat()}); set it on or after "
-            f"{next_working_day(circulated_on + MIN_DEADLINE).isoformat()} or give "
-            "short_deadline_reason in the spec"
-        )
-    if deadline < add_months(circulated_on, RECOMMENDED_DEADLINE_MONTHS):
-        why = f" (reason given: {short_deadline_reason})" if short_deadline_reason else ""
-        warnings.append(
-            f"the deadline {deadline.isoformat()} is less than three months after circulation "
-            f"({circulated_on.isoformat()}); utredningsinstruksen 3-3 asks for three months "
-            f"unless the case allows less{why}"
-        )
-    return problems, warnings
-
-
 def _circulate(facts: HearingFacts, command: Command, now: datetime) -> _Outcome:
     spec = facts.spec
     today = oslo_date(now)
@@ -271,7 +223,7 @@ def _recipient_problems(facts: HearingFacts) -> list[str]:
 
 def _close(facts: HearingFacts, command: Command, now: datetime) -> _Outcome:
     deadline = facts.spec.deadline
-    opens = end_of_day(deadline)
+    opens = deadline_ends(deadline)
     if now < opens:
         _refuse(
             facts,

@@ -1,16 +1,22 @@
-"""When a response arrived, and whether that was after the deadline."""
+"""When a response arrived (whether that was late is `domain.deadlines.is_late`)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Literal
-
-from domain.calendar import end_of_day
-
-if TYPE_CHECKING:
-    from domain.email_intake import ParsedMessage
+from datetime import datetime, timedelta
+from typing import Literal, Protocol
 
 TimeSource = Literal["received", "date", "import"]
+
+
+class DatedMessage(Protocol):
+    """What `received_time` reads of a parsed message (`domain.email_intake.ParsedMessage`)."""
+
+    @property
+    def date(self) -> datetime | None: ...
+
+    @property
+    def received_times(self) -> tuple[datetime, ...]: ...
+
 
 # A header time this long before the import is a broken clock (1970, an unset RTC),
 # not a real arrival; ten years still admits importing an old archive.
@@ -22,7 +28,7 @@ def _trusted(moment: datetime | None, import_time: datetime, max_age: timedelta)
 
 
 def received_time(
-    parsed: ParsedMessage, import_time: datetime, max_age: timedelta = MAX_HEADER_AGE
+    parsed: DatedMessage, import_time: datetime, max_age: timedelta = MAX_HEADER_AGE
 ) -> tuple[datetime, TimeSource]:
     """When the message arrived, and from where that was taken.
 
@@ -38,10 +44,3 @@ def received_time(
     if parsed.date is not None and _trusted(parsed.date, import_time, max_age):
         return parsed.date, "date"
     return import_time, "import"
-
-
-def is_late(received: datetime, deadline: date) -> bool:
-    """Late when received at or after the end of the deadline day in Europe/Oslo."""
-    if received.tzinfo is None:
-        raise ValueError("is_late needs an aware datetime")
-    return received >= end_of_day(deadline)

@@ -16,7 +16,7 @@ Counting rules:
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -25,82 +25,12 @@ from domain.decisions import Decisions
 from domain.hearing_spec import HearingSpec
 from domain.letter_building import GROUP_LABELS_NB, SpecialtyInfo
 from domain.letter_context import Decision
-from domain.stance import STANCE_ORDER, Stance
+from domain.stance import Stance
+from domain.summary_facts import ExcerptFacts, RecipientFacts, ResponseFacts, StanceTally
 
 WHOLE_HEARING_NB = "Hele høringen"
 CAMPAIGN_LABEL_NB = "Kampanje {number}"
 EXCERPT_MAX_CHARS = 600
-
-
-@dataclass(frozen=True, kw_only=True)
-class StanceTally:
-    """Number of responses per stance."""
-
-    supports: int = 0
-    supports_with_comments: int = 0
-    opposes: int = 0
-    no_comments: int = 0
-
-    @classmethod
-    def of(cls, stances: Iterable[Stance]) -> StanceTally:
-        counts = dict.fromkeys(Stance, 0)
-        for stance in stances:
-            counts[stance] += 1
-        return cls(**{s.value: n for s, n in counts.items()})
-
-    def count(self, stance: Stance) -> int:
-        return int(getattr(self, stance.value))
-
-    @property
-    def total(self) -> int:
-        return sum(self.count(s) for s in Stance)
-
-    @property
-    def rows(self) -> tuple[tuple[str, int], ...]:
-        """(label, count) in the standard order: støtter, med merknader, imot, ingen."""
-        return tuple((s.label_nb, self.count(s)) for s in STANCE_ORDER)
-
-    @property
-    def counts(self) -> tuple[int, ...]:
-        return tuple(self.count(s) for s in STANCE_ORDER)
-
-
-# --- facts in ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, kw_only=True)
-class RecipientFacts:
-    stakeholder_key: str
-    name: str
-    group: str
-
-
-@dataclass(frozen=True, kw_only=True)
-class ExcerptFacts:
-    """A passage of a response tied to a change item (or to the whole hearing: None)."""
-
-    response_id: int
-    item_ref: str | None
-    text: str
-    source: str  # "e-post" or the attachment's file name
-
-
-@dataclass(frozen=True, kw_only=True)
-class ResponseFacts:
-    """One reviewed (or not yet reviewed) response, as the summary needs it."""
-
-    response_id: int
-    tracking_number: str
-    respondent: str  # organisation, or the person's name
-    organisation: str | None
-    stakeholder_key: str | None
-    received_at: datetime
-    late: bool
-    stance: Stance | None
-    items: tuple[str, ...] = ()
-    note: str = ""
-    campaign: int | None = None  # the campaign's number in the hearing (Kampanje 1, ...)
-    first_lines: str = ""  # the letter's text (no greeting, no signature), for campaigns
 
 
 # --- context out ---------------------------------------------------------------------------
@@ -287,21 +217,7 @@ def build_summary_context(
     campaign_labels = {n: CAMPAIGN_LABEL_NB.format(number=n) for n in numbers}
     by_id = {r.response_id: r for r in ordered}
 
-    rows = tuple(
-        RespondentRow(
-            tracking_number=r.tracking_number,
-            respondent=r.respondent,
-            organisation=r.organisation,
-            received=oslo_date(r.received_at),
-            late=r.late,
-            stance=r.stance,
-            items=tuple(id_displays.get(ref, ref) for ref in r.items),
-            specialties=tuple(dict.fromkeys(item_specialty[i] for i in r.items)),
-            note=r.note,
-            campaign=campaign_labels.get(r.campaign) if r.campaign is not None else None,
-        )
-        for r in ordered
-    )
+    rows = _respondent_rows(ordered, id_displays, item_specialty, campaign_labels)
     reviewed = [r for r in ordered if r.stance is not None]
     overall = StanceTally.of(r.stance for r in reviewed if r.stance)
     units = _units(reviewed)
@@ -311,52 +227,11 @@ def build_summary_context(
     not_answered = tuple(p.name for g in consulted for p in g.parties if not p.answered)
 
     views = _views(excerpts, by_id)
-    item_summaries = []
-    for item in spec.items:
-        decision = decisions.for_item(item.ref) if decisions else None
-        item_summaries.append(
-            ItemSummary(
-                ref=item.ref,
-                goal_id_display=id_displays.get(item.ref, item.ref),
-                specialty_prefix=item.specialty,
-                specialty_name=specialties[item.specialty].name,
-                tally=StanceTally.of(
-                    r.stance for r in reviewed if r.stance and item.ref in r.items
-                ),
-                respondents=tuple(
-                    dict.fromkeys(r.respondent for r in ordered if item.ref in r.items)
-                ),
-                views=views.get(item.ref, ()),
-                decision=Decision(decision.decision.value) if decision else None,
-                assessment=decision.assessment if decision else None,
-            )
-        )
-    specialty_summaries = tuple(
-        SpecialtySummary(
-            prefix=prefix,
-            name=specialties[prefix].name,
-            tally=StanceTally.of(
-                r.stance
-                for r in reviewed
-                if r.stance and any(item_specialty[i] == prefix for i in r.items)
-            ),
-        )
-        for prefix in dict.fromkeys(item.specialty for item in spec.items)
-    )
+    item_summaries = _item_summaries(spec, specialties, id_displays, decisions, ordered, views)
+    specialty_summaries = _specialty_summaries(spec, specialties, reviewed)
     whole = StanceTally.of(r.stance for r in reviewed if r.stance and not r.items)
     campaigns = _campaigns(ordered, campaign_labels)
-    you_said = tuple(
-        DecisionItem(
-            ref=s.ref,
-            goal_id_display=s.goal_id_display,
-            specialty_name=s.specialty_name,
-            decision=s.decision,
-            assessment=s.assessment or "",
-            excerpts=s.views,
-        )
-        for s in item_summaries
-        if s.decision is not None
-    )
+    you_said = _you_said(item_summaries)
     return SummaryContext(
         case_number=spec.case,
         title=spec.title,
@@ -379,6 +254,94 @@ def build_summary_context(
         you_said_we_did=you_said,
         general_views=views.get(None, ()),
         case_officer=spec.case_officer.name,
+    )
+
+
+def _respondent_rows(
+    ordered: Sequence[ResponseFacts],
+    id_displays: Mapping[str, str],
+    item_specialty: Mapping[str, str],
+    campaign_labels: Mapping[int, str],
+) -> tuple[RespondentRow, ...]:
+    return tuple(
+        RespondentRow(
+            tracking_number=r.tracking_number,
+            respondent=r.respondent,
+            organisation=r.organisation,
+            received=oslo_date(r.received_at),
+            late=r.late,
+            stance=r.stance,
+            items=tuple(id_displays.get(ref, ref) for ref in r.items),
+            specialties=tuple(dict.fromkeys(item_specialty[i] for i in r.items)),
+            note=r.note,
+            campaign=campaign_labels.get(r.campaign) if r.campaign is not None else None,
+        )
+        for r in ordered
+    )
+
+
+def _item_summaries(
+    spec: HearingSpec,
+    specialties: Mapping[str, SpecialtyInfo],
+    id_displays: Mapping[str, str],
+    decisions: Decisions | None,
+    ordered: Sequence[ResponseFacts],
+    views: Mapping[str | None, tuple[Excerpt, ...]],
+) -> list[ItemSummary]:
+    reviewed = [r for r in ordered if r.stance is not None]
+    item_summaries = []
+    for item in spec.items:
+        decision = decisions.for_item(item.ref) if decisions else None
+        item_summaries.append(
+            ItemSummary(
+                ref=item.ref,
+                goal_id_display=id_displays.get(item.ref, item.ref),
+                specialty_prefix=item.specialty,
+                specialty_name=specialties[item.specialty].name,
+                tally=StanceTally.of(
+                    r.stance for r in reviewed if r.stance and item.ref in r.items
+                ),
+                respondents=tuple(
+                    dict.fromkeys(r.respondent for r in ordered if item.ref in r.items)
+                ),
+                views=views.get(item.ref, ()),
+                decision=Decision(decision.decision.value) if decision else None,
+                assessment=decision.assessment if decision else None,
+            )
+        )
+    return item_summaries
+
+
+def _specialty_summaries(
+    spec: HearingSpec, specialties: Mapping[str, SpecialtyInfo], reviewed: Sequence[ResponseFacts]
+) -> tuple[SpecialtySummary, ...]:
+    item_specialty = {item.ref: item.specialty for item in spec.items}
+    return tuple(
+        SpecialtySummary(
+            prefix=prefix,
+            name=specialties[prefix].name,
+            tally=StanceTally.of(
+                r.stance
+                for r in reviewed
+                if r.stance and any(item_specialty[i] == prefix for i in r.items)
+            ),
+        )
+        for prefix in dict.fromkeys(item.specialty for item in spec.items)
+    )
+
+
+def _you_said(item_summaries: Sequence[ItemSummary]) -> tuple[DecisionItem, ...]:
+    return tuple(
+        DecisionItem(
+            ref=s.ref,
+            goal_id_display=s.goal_id_display,
+            specialty_name=s.specialty_name,
+            decision=s.decision,
+            assessment=s.assessment or "",
+            excerpts=s.views,
+        )
+        for s in item_summaries
+        if s.decision is not None
     )
 
 

@@ -40,7 +40,7 @@ from typing import Protocol
 
 from config.settings import MailSettings
 from domain.errors import UserError
-from rendering.letters import write_atomically
+from fileio.atomic import write_atomically
 
 SENT_FOLDER = "outbox-sent"
 JOURNAL_FOLDER = "outbox"

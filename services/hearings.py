@@ -4,58 +4,79 @@ A transition is checked by the pure rules in `domain.lifecycle`; here the facts 
 gathered, and the new state, the audit event, letters and outbox rows are written in
 the caller's transaction (all or nothing). Letter files are written before commit
 under content that depends only on the record, so a retry rewrites the same bytes.
+
+What a transition causes: circulating in `services.circulation`, codifying in
+`services.codification`, closing and withdrawing here. Reading a hearing's rows is in
+`services.hearing_records` (re-exported here for the flows and the CLI).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import func
 from sqlmodel import Session, select
 
-from domain.calendar import oslo_date
-from domain.decisions import RESOLVE_NEXT, Decisions, Outcome
+from domain.decisions import Decisions
 from domain.errors import UserError
-from domain.goal_ids import deferred_display
-from domain.hearing_spec import (
-    AmendedText,
-    DeletedGoal,
-    HeadingChange,
-    HearingSpec,
-    MovedGoal,
-    NewGoal,
+from domain.hearing_spec import HearingSpec, NewGoal
+from domain.lifecycle import (
+    TRANSITIONS,
+    Action,
+    Command,
+    HearingFacts,
+    HearingState,
+    apply_command,
 )
-from domain.letter_building import (
-    RecipientInfo,
-    SpecialtyInfo,
-    hearing_letter_context,
-    orientation_letter_context,
-)
-from domain.lifecycle import Action, Command, HearingFacts, HearingState, apply_command
 from domain.reference import Stakeholder, StakeholderGroup
-from rendering.change_sheet import write_change_sheet
-from rendering.letters import render_docx
-from storage import ledger
-from storage.hearing_models import (
-    AuditEventRow,
-    HearingItemRow,
-    HearingRecipientRow,
-    HearingRow,
-    LetterRow,
+from services.circulation import circulate_effects
+from services.codification import codify_effects
+from services.hearing_records import (  # re-exported: the flows, CLI and services read them here
+    HearingNotFound,
+    active_stakeholders,
+    allocate_document_number,
+    case_folder,
+    current_version,
+    get_hearing,
+    history,
+    id_displays,
+    items,
+    letters,
+    load_decisions,
+    load_spec,
+    recipients,
 )
-from storage.models import LearningGoalRow, SpecialtyRow, StakeholderRow
-from storage.outbox_queue import queue_message
+from storage import ledger
+from storage.hearing_models import AuditEventRow, HearingItemRow, HearingRecipientRow, HearingRow
+from storage.models import SpecialtyRow, StakeholderRow
+from storage.review_queries import unreviewed_response_count
 from storage.timeutil import to_db
 
+__all__ = [
+    "CREATE",
+    "HearingNotFound",
+    "TransitionResult",
+    "allocate_document_number",
+    "case_folder",
+    "create_hearing",
+    "gather_facts",
+    "get_hearing",
+    "history",
+    "id_displays",
+    "items",
+    "letters",
+    "load_decisions",
+    "load_spec",
+    "recipients",
+    "transition",
+]
+
 CREATE = "create"
-
-
-class HearingNotFound(UserError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -80,114 +101,6 @@ class TransitionResult:
         }
 
 
-# --- reading -------------------------------------------------------------------------------
-
-
-def get_hearing(session: Session, case: str) -> HearingRow:
-    row = session.exec(select(HearingRow).where(HearingRow.case_number == case.strip())).first()
-    if row is None:
-        raise HearingNotFound(
-            f"no hearing with case number '{case}'; check it with 'hoering hearing list' "
-            "or create it with 'hoering hearing create SPEC'"
-        )
-    return row
-
-
-def load_spec(row: HearingRow) -> HearingSpec:
-    return HearingSpec.model_validate(json.loads(row.spec_json))
-
-
-def load_decisions(row: HearingRow) -> Decisions | None:
-    return Decisions.model_validate(json.loads(row.decisions_json)) if row.decisions_json else None
-
-
-def _specialties(session: Session) -> dict[str, SpecialtyInfo]:
-    return {
-        r.prefix: SpecialtyInfo(name=r.name, group=r.group)
-        for r in session.exec(select(SpecialtyRow)).all()
-    }
-
-
-def _stakeholders(session: Session) -> list[Stakeholder]:
-    rows = session.exec(
-        select(StakeholderRow).where(StakeholderRow.active).order_by(StakeholderRow.key)
-    ).all()
-    return [
-        Stakeholder(
-            key=r.key,
-            name=r.name,
-            group=StakeholderGroup(r.group),
-            email=r.email,
-            email_verified=r.email_verified,
-            specialty=r.specialty_prefix,
-        )
-        for r in rows
-    ]
-
-
-def recipients(session: Session, hearing: HearingRow) -> list[HearingRecipientRow]:
-    return list(
-        session.exec(
-            select(HearingRecipientRow)
-            .where(HearingRecipientRow.hearing_id == hearing.id)
-            .order_by(HearingRecipientRow.position)
-        ).all()
-    )
-
-
-def items(session: Session, hearing: HearingRow) -> list[HearingItemRow]:
-    return list(
-        session.exec(
-            select(HearingItemRow)
-            .where(HearingItemRow.hearing_id == hearing.id)
-            .order_by(HearingItemRow.position)
-        ).all()
-    )
-
-
-def id_displays(session: Session, hearing: HearingRow) -> dict[str, str]:
-    """Item ref -> the ID as letters show it (BLS-154, or HJS-xxx while deferred)."""
-    by_key = {r.key: r for r in ledger.reservations_for_case(session, hearing.case_number)}
-    shown = {}
-    for item in items(session, hearing):
-        if item.final_goal_id:
-            shown[item.ref] = item.final_goal_id
-        elif item.reservation_key and item.reservation_key in by_key:
-            shown[item.ref] = by_key[item.reservation_key].display
-        else:
-            shown[item.ref] = deferred_display(item.specialty_prefix)
-    return shown
-
-
-def history(session: Session, hearing: HearingRow) -> list[AuditEventRow]:
-    return list(
-        session.exec(
-            select(AuditEventRow)
-            .where(AuditEventRow.hearing_id == hearing.id)
-            .order_by(AuditEventRow.id)
-        ).all()
-    )
-
-
-def letters(session: Session, hearing: HearingRow) -> list[LetterRow]:
-    return list(
-        session.exec(
-            select(LetterRow).where(LetterRow.hearing_id == hearing.id).order_by(LetterRow.id)
-        ).all()
-    )
-
-
-def allocate_document_number(session: Session, hearing_id: int) -> str:
-    """The next number in the case's document series (24/750-2, -3, ...)."""
-    number = session.execute(
-        update(HearingRow)
-        .where(HearingRow.id == hearing_id)
-        .values(last_document_number=HearingRow.last_document_number + 1)
-        .returning(HearingRow.last_document_number, HearingRow.case_number)
-    ).one()
-    return f"{number[1]}-{number[0]}"
-
-
 # --- creating ------------------------------------------------------------------------------
 
 
@@ -197,7 +110,7 @@ def _check_references(session: Session, spec: HearingSpec) -> None:
     spec.validate_references(prefixes, keys, {g.value for g in StakeholderGroup})
     for index, item in enumerate(spec.items):
         goal_id = getattr(item, "goal_id", None)
-        if goal_id is not None and _current_version(session, goal_id) is None:
+        if goal_id is not None and current_version(session, goal_id) is None:
             raise spec.source_map.error(
                 ("items", index, "goal_id"),
                 f"no learning goal {goal_id} in the catalogue; check the ID with "
@@ -232,7 +145,7 @@ def create_hearing(
             f"(state {existing.state}); use another case number or withdraw the old one"
         )
     _check_references(session, spec)
-    stakeholders = _stakeholders(session)
+    stakeholders = active_stakeholders(session)
     chosen = spec.resolve_recipients(stakeholders)
     hearing = HearingRow(
         case_number=spec.case,
@@ -247,6 +160,30 @@ def create_hearing(
     )
     session.add(hearing)
     session.flush()
+    reserved = _add_items(session, hearing, spec, now)
+    spec.check_reserved_ids(reserved)
+    _add_recipients(session, hearing, chosen)
+    session.add(
+        AuditEventRow(
+            hearing_id=hearing.id,
+            action=CREATE,
+            actor=actor,
+            at=to_db(now),
+            from_state=None,
+            to_state=HearingState.DRAFT.value,
+            reason=f"created from {source}",
+            details_json=json.dumps({"reserved_ids": reserved}, ensure_ascii=False),
+        )
+    )
+    session.flush()
+    return hearing, True
+
+
+def _add_items(
+    session: Session, hearing: HearingRow, spec: HearingSpec, now: datetime
+) -> dict[str, str]:
+    """The hearing's change items; a new goal reserves (or defers) its ID in the ledger.
+    Returns item ref -> reserved goal ID."""
     reserved: dict[str, str] = {}
     for position, item in enumerate(spec.items):
         key = None
@@ -267,7 +204,10 @@ def create_hearing(
                 reservation_key=key,
             )
         )
-    spec.check_reserved_ids(reserved)
+    return reserved
+
+
+def _add_recipients(session: Session, hearing: HearingRow, chosen: Sequence[Stakeholder]) -> None:
     for position, stakeholder in enumerate(chosen):
         session.add(
             HearingRecipientRow(
@@ -279,36 +219,16 @@ def create_hearing(
                 position=position,
             )
         )
-    session.add(
-        AuditEventRow(
-            hearing_id=hearing.id,
-            action=CREATE,
-            actor=actor,
-            at=to_db(now),
-            from_state=None,
-            to_state=HearingState.DRAFT.value,
-            reason=f"created from {source}",
-            details_json=json.dumps({"reserved_ids": reserved}, ensure_ascii=False),
-        )
-    )
-    session.flush()
-    return hearing, True
 
 
 # --- transitions ---------------------------------------------------------------------------
-
-
-def _unreviewed_responses(session: Session, hearing: HearingRow) -> int:
-    from services.review import unreviewed_response_count  # leaves out automatic replies
-
-    return unreviewed_response_count(session, hearing.id)
 
 
 def gather_facts(
     session: Session, hearing: HearingRow, decisions: Decisions | None = None
 ) -> HearingFacts:
     spec = load_spec(hearing)
-    stakeholders = {s.key: s for s in _stakeholders(session)}
+    stakeholders = {s.key: s for s in active_stakeholders(session)}
     chosen = tuple(
         stakeholders[r.stakeholder_key]
         for r in recipients(session, hearing)
@@ -326,7 +246,7 @@ def gather_facts(
         reserved_ids=reserved,
         recipients=chosen,
         known_rhfs=tuple(s for s in stakeholders.values() if s.group == StakeholderGroup.RHF),
-        unreviewed_responses=_unreviewed_responses(session, hearing),
+        unreviewed_responses=unreviewed_response_count(session, hearing.id),
         decisions=decisions if decisions is not None else load_decisions(hearing),
         codified_on=hearing.codified_on,
         effective_date=hearing.effective_date,
@@ -334,8 +254,6 @@ def gather_facts(
 
 
 def _already_done(session: Session, hearing: HearingRow, action: Action) -> bool:
-    from domain.lifecycle import TRANSITIONS
-
     target = TRANSITIONS[action][1]
     if hearing.state != target.value:
         return False
@@ -400,121 +318,6 @@ def transition(
     )
 
 
-def case_folder(letters_dir: Path, case: str) -> Path:
-    return letters_dir / case.replace("/", "-")
-
-
-def _record_letter(
-    session: Session,
-    hearing: HearingRow,
-    kind: str,
-    path: Path,
-    sha256: str,
-    now: datetime,
-    document_number: str | None = None,
-    variant: str = "",
-) -> LetterRow:
-    row = session.exec(
-        select(LetterRow).where(
-            LetterRow.hearing_id == hearing.id, LetterRow.kind == kind, LetterRow.variant == variant
-        )
-    ).first()
-    if row is None:
-        row = LetterRow(
-            hearing_id=hearing.id,
-            kind=kind,
-            variant=variant,
-            document_number=document_number,
-            path=str(path),
-            sha256=sha256,
-            created_at=to_db(now),
-        )
-    else:
-        row.path, row.sha256, row.document_number = str(path), sha256, document_number
-    session.add(row)
-    session.flush()
-    return row
-
-
-def _recipient_infos(session: Session, hearing: HearingRow) -> list[RecipientInfo]:
-    return [
-        RecipientInfo(name=r.name, email=r.email, group=r.group)
-        for r in recipients(session, hearing)
-    ]
-
-
-def _circulate_effects(session, hearing, facts, outcome, now, letters_dir) -> dict[str, Any]:
-    spec = facts.spec
-    circulated_on = oslo_date(now)
-    context = hearing_letter_context(
-        spec,
-        _specialties(session),
-        id_displays(session, hearing),
-        _recipient_infos(session, hearing),
-        circulated_on,
-    )
-    folder = case_folder(letters_dir, spec.case)
-    document_number = f"{spec.case}-1"
-    letter_path = folder / f"hoeringsbrev-{spec.case.replace('/', '-')}-1.docx"
-    sheet_path = folder / f"endringsoversikt-{spec.case.replace('/', '-')}.xlsx"
-    letter_sha = render_docx("hoeringsbrev", context, letter_path)
-    sheet_sha = write_change_sheet(context.change_sheet(), sheet_path)
-    _record_letter(session, hearing, "hoeringsbrev", letter_path, letter_sha, now, document_number)
-    _record_letter(session, hearing, "endringsoversikt", sheet_path, sheet_sha, now)
-    hearing.circulated_on = circulated_on
-    hearing.last_document_number = max(hearing.last_document_number, 1)
-    queued = _queue_to_recipients(
-        session,
-        hearing,
-        "hoeringsbrev",
-        now,
-        [letter_path, sheet_path],
-        subject=f"Høring: {spec.title} (vår ref. {spec.case})",
-        body=(
-            f"Helsedirektoratet sender med dette på høring: {spec.title}.\n\n"
-            f"Høringsbrevet og endringsoversikten er vedlagt. Frist for høringsinnspill er "
-            f"{_date_nb(spec.deadline)}. Innspill sendes til postmottak@helsedir.no med "
-            f"referanse til saksnummer {spec.case}.\n\nVennlig hilsen\nHelsedirektoratet\n"
-        ),
-    )
-    return {"letters": [str(letter_path), str(sheet_path)], "queued_messages": queued}
-
-
-def _date_nb(day: date) -> str:
-    from domain.calendar import format_date_nb
-
-    return format_date_nb(day)
-
-
-def _queue_to_recipients(
-    session: Session,
-    hearing: HearingRow,
-    kind: str,
-    now: datetime,
-    attachments: list[Path],
-    subject: str,
-    body: str,
-) -> int:
-    queued = 0
-    for recipient in recipients(session, hearing):
-        _, created = queue_message(
-            session,
-            kind=kind,
-            dedupe_key=f"{kind}:{hearing.case_number}:{recipient.email.lower()}",
-            to_address=recipient.email,
-            to_name=recipient.name,
-            subject=subject,
-            body_text=body,
-            now=to_db(now),
-            hearing_id=hearing.id,
-            organisation=recipient.name,
-            stakeholder_key=recipient.stakeholder_key,
-            attachments=attachments,
-        )
-        queued += created
-    return queued
-
-
 def _close_effects(session, hearing, facts, outcome, now, letters_dir) -> dict[str, Any]:
     hearing.closed_at = to_db(now)
     return {}
@@ -529,172 +332,9 @@ def _withdraw_effects(session, hearing, facts, outcome, now, letters_dir) -> dic
     return {"burned_reservations": burned}
 
 
-def _codify_effects(session, hearing, facts, outcome, now, letters_dir) -> dict[str, Any]:
-    spec, decisions = facts.spec, facts.decisions
-    assert decisions is not None and outcome.effective_date is not None
-    effective = outcome.effective_date
-    codified_on = oslo_date(now)
-    item_rows = {row.ref: row for row in items(session, hearing)}
-    final_ids: dict[str, str | None] = {}
-    for item in spec.items:
-        decision = decisions.for_item(item.ref)
-        assert decision is not None
-        row = item_rows[item.ref]
-        row.decision = decision.decision.value
-        final_ids[item.ref] = _apply_item(session, spec, item, decision, row, effective, now)
-        row.final_goal_id = final_ids[item.ref]
-        session.add(row)
-    hearing.decisions_json = decisions.model_dump_json()
-    hearing.codified_on = codified_on
-    hearing.effective_date = effective
-    session.flush()
-    specialties = _specialties(session)
-    context = orientation_letter_context(
-        spec, decisions, specialties, final_ids, codified_on, effective
-    )
-    folder = case_folder(letters_dir, spec.case)
-    slug = spec.case.replace("/", "-")
-    document_number = allocate_document_number(session, hearing.id)
-    letter_path = folder / f"orienteringsbrev-{document_number.replace('/', '-')}.docx"
-    letter_sha = render_docx("orienteringsbrev", context, letter_path)
-    _record_letter(
-        session, hearing, "orienteringsbrev", letter_path, letter_sha, now, document_number
-    )
-    sheet_context = hearing_letter_context(
-        spec,
-        specialties,
-        id_displays(session, hearing),
-        _recipient_infos(session, hearing),
-        codified_on,
-    ).change_sheet()
-    sheet_path = folder / f"endringsoversikt-vedtatt-{slug}.xlsx"
-    sheet_sha = write_change_sheet(sheet_context, sheet_path)
-    _record_letter(session, hearing, "endringsoversikt-vedtatt", sheet_path, sheet_sha, now)
-    queued = _queue_to_recipients(
-        session,
-        hearing,
-        "orienteringsbrev",
-        now,
-        [letter_path, sheet_path],
-        subject=f"Orientering om vedtak: {spec.title} (vår ref. {spec.case})",
-        body=(
-            f"Helsedirektoratet orienterer om vedtak etter høringen {spec.title}.\n\n"
-            f"Endringene trer i kraft {_date_nb(effective)}. Orienteringsbrevet og "
-            "endringsoversikten er vedlagt.\n\nVennlig hilsen\nHelsedirektoratet\n"
-        ),
-    )
-    return {
-        "final_ids": final_ids,
-        "letters": [str(letter_path), str(sheet_path)],
-        "queued_messages": queued,
-    }
-
-
-def _current_version(session: Session, goal_id: str) -> LearningGoalRow | None:
-    return session.exec(
-        select(LearningGoalRow)
-        .where(LearningGoalRow.goal_id == goal_id, LearningGoalRow.valid_to.is_(None))
-        .order_by(LearningGoalRow.version.desc())
-    ).first()
-
-
-def _new_version(
-    session: Session, current: LearningGoalRow, effective: date, source: str, **changes: Any
-) -> LearningGoalRow:
-    """Close `current` at `effective` and add the next version with `changes`."""
-    from domain.competence import level_of_text
-
-    current.valid_to = effective
-    session.add(current)
-    values = current.model_dump(exclude={"id"})
-    values.update(changes, version=current.version + 1, valid_from=effective, valid_to=None)
-    values["source"] = source
-    level = level_of_text(values["text"])
-    values["level"] = level.name.lower() if level else None
-    row = LearningGoalRow(**values)
-    session.add(row)
-    return row
-
-
-def _apply_item(session, spec, item, decision, row, effective, now) -> str | None:
-    """Apply one decided change item to the catalogue; returns its final goal ID."""
-    source = f"hearing:{spec.case}"
-    dropped = decision.decision == Outcome.DROP
-    if isinstance(item, NewGoal):
-        key = row.reservation_key
-        if dropped:
-            ledger.mark(session, key, "burned", to_db(now), "dropped at codification")
-            return None
-        if item.deferred:
-            reservation = _resolve(session, key, decision.resolve_id, now)
-        else:
-            reservation = next(
-                r for r in ledger.reservations_for_case(session, spec.case) if r.key == key
-            )
-        ledger.mark(session, key, "used", to_db(now))
-        goal_id = reservation.goal_id
-        amended = decision.decision == Outcome.ADOPT_AMENDED
-        from domain.competence import level_of_text
-
-        text = decision.text if amended else item.text
-        level = level_of_text(text)
-        session.add(
-            LearningGoalRow(
-                goal_id=str(goal_id),
-                prefix=goal_id.prefix,
-                number=goal_id.number,
-                catalogue_code=item.specialty,
-                version=1,
-                text=text,
-                elaboration=(decision.elaboration if amended else None) or item.elaboration,
-                heading=item.heading,
-                training_part=item.training_part,
-                level=level.name.lower() if level else None,
-                status="active",
-                valid_from=effective,
-                source=source,
-            )
-        )
-        session.flush()
-        return str(goal_id)
-    if dropped:
-        return getattr(item, "goal_id", None)
-    if isinstance(item, AmendedText):
-        current = _current_version(session, item.goal_id)
-        text = decision.text if decision.decision == Outcome.ADOPT_AMENDED else item.new_text
-        _new_version(session, current, effective, source, text=text)
-        return item.goal_id
-    if isinstance(item, MovedGoal):
-        current = _current_version(session, item.goal_id)
-        _new_version(session, current, effective, source, heading=item.to_heading)
-        return item.goal_id
-    if isinstance(item, DeletedGoal):
-        current = _current_version(session, item.goal_id)
-        current.valid_to = effective
-        session.add(current)
-        return item.goal_id
-    if isinstance(item, HeadingChange):
-        for current in session.exec(
-            select(LearningGoalRow).where(
-                LearningGoalRow.catalogue_code == item.specialty,
-                LearningGoalRow.heading == item.old_heading,
-                LearningGoalRow.valid_to.is_(None),
-            )
-        ).all():
-            _new_version(session, current, effective, source, heading=item.new_heading)
-        return None
-    raise AssertionError(f"unknown change item {item!r}")
-
-
-def _resolve(session: Session, key: str, how: str | None, now: datetime) -> ledger.Reservation:
-    if how in (None, RESOLVE_NEXT):
-        return ledger.resolve_deferred(session, key, to_db(now))
-    return ledger.resolve_deferred_to(session, key, how, to_db(now))
-
-
 _EFFECTS = {
-    Action.CIRCULATE: _circulate_effects,
+    Action.CIRCULATE: circulate_effects,
     Action.CLOSE: _close_effects,
-    Action.CODIFY: _codify_effects,
+    Action.CODIFY: codify_effects,
     Action.WITHDRAW: _withdraw_effects,
 }

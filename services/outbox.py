@@ -25,31 +25,26 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
-import mimetypes
-import shutil
-import subprocess
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import format_datetime
 from pathlib import Path
 
 from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
 from config.settings import OutboxSettings
-from domain.calendar import OSLO, oslo_date
-from domain.case_numbers import find_case_numbers, normalise_case_number
+from domain.calendar import oslo_date
+from domain.case_numbers import normalise_case_number
 from domain.errors import UserError
 from domain.reminder_policy import reminder_expired
+from mail.outgoing import OutgoingMessage, build_email
 from mail.transports import DeliveryError, Transport, TransportUnavailable
+from rendering.pdf import DOCX_SUFFIX, ensure_pdfs, pdf_beside
 from storage.db import read_session, write_session
 from storage.hearing_models import HearingRow, OutboxMessageRow
 
@@ -57,7 +52,6 @@ PENDING, SENDING, SENT, FAILED, CANCELLED = "pending", "sending", "sent", "faile
 STATUSES = (PENDING, SENDING, SENT, FAILED, CANCELLED)
 REMINDER_KIND = "paaminnelse"
 LOCK_WAIT_S = 300.0
-PDF_TIMEOUT_S = 180.0
 
 KIND_LABELS_NB = {
     "hoeringsbrev": "høringsbrev",
@@ -98,117 +92,7 @@ def retry_delay(attempts: int, policy: SendPolicy) -> timedelta:
     return min(policy.first_retry * (2 ** max(attempts - 1, 0)), policy.max_retry)
 
 
-# --- building the e-mail ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class OutgoingMessage:
-    """A claimed outbox row, detached from its session (tasks and transports get these)."""
-
-    row_id: int
-    message_id: str
-    kind: str
-    case_number: str | None
-    to_address: str
-    to_name: str
-    organisation: str | None
-    subject: str
-    body_text: str
-    attachments: tuple[Path, ...]
-    queued_at: datetime
-    attempts: int
-
-
-def subject_with_reference(subject: str, case_number: str | None) -> str:
-    """The subject, with 'Vår ref. 24/750' added unless it names the case already, so a
-    reply's subject ('Sv: ...') leads the intake to the case."""
-    subject = " ".join(subject.split())
-    if case_number is None or case_number in find_case_numbers(subject):
-        return subject
-    return f"{subject} (Vår ref. {case_number})" if subject else f"Vår ref. {case_number}"
-
-
-def default_body_nb(case_number: str | None) -> str:
-    reference = f" i sak {case_number}" if case_number else ""
-    return (
-        f"Vedlagt følger brev fra Helsedirektoratet{reference}.\n\n"
-        "Vennlig hilsen\nHelsedirektoratet\n"
-    )
-
-
-def build_email(
-    message: OutgoingMessage, *, sender: Address, attachments: Sequence[Path]
-) -> EmailMessage:
-    """The e-mail for an outbox row. Deterministic: the same row gives the same bytes."""
-    try:
-        recipient = Address(display_name=message.to_name, addr_spec=message.to_address)
-    except (ValueError, IndexError) as exc:
-        raise DeliveryError(
-            f"invalid recipient address {message.to_address!r}: {exc}", permanent=True
-        ) from None
-    email = EmailMessage()
-    email["From"] = sender
-    email["To"] = recipient
-    email["Subject"] = subject_with_reference(message.subject, message.case_number)
-    email["Date"] = format_datetime(message.queued_at.astimezone(OSLO))
-    email["Message-ID"] = message.message_id
-    email["Content-Language"] = "nb"
-    body = message.body_text.strip() or default_body_nb(message.case_number)
-    email.set_content(body.rstrip("\n") + "\n", charset="utf-8", cte="quoted-printable")
-    for path in attachments:
-        ctype, _encoding = mimetypes.guess_type(path.name)
-        maintype, subtype = (ctype or "application/octet-stream").split("/", 1)
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise DeliveryError(
-                f"attachment {path} cannot be read ({exc.strerror})", permanent=True
-            ) from None
-        email.add_attachment(data, maintype=maintype, subtype=subtype, filename=path.name)
-    if email.is_multipart():
-        digest = hashlib.sha256(message.message_id.encode()).hexdigest()[:24]
-        email.set_boundary(f"=_hoering_{digest}")
-    return email
-
-
-# --- attachments and PDFs -----------------------------------------------------------------
-
-DOCX_SUFFIX = ".docx"
-
-
-def pdf_beside(docx: Path) -> Path:
-    return docx.with_suffix(".pdf")
-
-
-def soffice_binary() -> str | None:
-    return shutil.which("soffice") or shutil.which("libreoffice")
-
-
-def ensure_pdfs(docx_files: Sequence[Path], timeout_s: float = PDF_TIMEOUT_S) -> None:
-    """Convert the .docx files that have no PDF beside them, one LibreOffice run per
-    folder. Optional: without LibreOffice, or when it fails, nothing happens."""
-    binary = soffice_binary()
-    missing = [p for p in dict.fromkeys(docx_files) if p.exists() and not pdf_beside(p).exists()]
-    if binary is None or not missing:
-        return
-    by_folder: dict[Path, list[Path]] = {}
-    for path in missing:
-        by_folder.setdefault(path.parent, []).append(path)
-    for folder, files in by_folder.items():
-        with tempfile.TemporaryDirectory(prefix="hoering-soffice-") as profile:
-            command = [
-                binary,
-                f"-env:UserInstallation={Path(profile).as_uri()}",
-                "--headless",
-                "--norestore",
-                "--convert-to",
-                "pdf",
-                "--outdir",
-                str(folder),
-                *(str(p) for p in files),
-            ]
-            with contextlib.suppress(OSError, subprocess.SubprocessError):
-                subprocess.run(command, capture_output=True, timeout=timeout_s, check=False)
+# --- attachments ---------------------------------------------------------------------------
 
 
 def attachment_paths(message: OutgoingMessage, *, with_pdf: bool) -> list[Path]:
@@ -347,7 +231,7 @@ def outgoing_message(row: OutboxMessageRow, case_number: str | None) -> Outgoing
     )
 
 
-def _select_with_hearing():  # type: ignore[no-untyped-def]
+def select_with_hearing():  # type: ignore[no-untyped-def]
     """Outbox rows with their hearing's case number, state and deadline (None without one)."""
     return select(
         OutboxMessageRow, HearingRow.case_number, HearingRow.state, HearingRow.deadline
@@ -361,7 +245,7 @@ def _recover_interrupted(
     results: list[SendResult] = []
     with write_session(engine) as session:
         rows = session.exec(
-            _select_with_hearing()
+            select_with_hearing()
             .where(OutboxMessageRow.status == SENDING)
             .order_by(col(OutboxMessageRow.id))
         ).all()
@@ -392,7 +276,7 @@ def _claim_batch(
     today = oslo_date(now)
     with write_session(engine) as session:
         statement = (
-            _select_with_hearing()
+            select_with_hearing()
             .where(OutboxMessageRow.status == PENDING)
             .where(
                 col(OutboxMessageRow.next_attempt_at).is_(None)
@@ -557,41 +441,3 @@ def send_pending(
             if remaining is not None:
                 remaining -= len(batch)
     return report
-
-
-# --- listing ------------------------------------------------------------------------------
-
-
-def list_outbox(session: Session, case: str | None = None) -> list[dict]:
-    """Every message (or one case's), oldest first, as the CLI shows it."""
-    statement = _select_with_hearing().order_by(
-        col(OutboxMessageRow.queued_at), col(OutboxMessageRow.id)
-    )
-    if case is not None:
-        statement = statement.where(
-            OutboxMessageRow.hearing_id == hearing_id_for_case(session, case)
-        )
-    listing = []
-    for row, case_number, _state, _deadline in session.exec(statement).all():
-        listing.append(
-            {
-                "kind": kind_label(row.kind),
-                "case": case_number,
-                "to": row.to_address,
-                "name": row.to_name,
-                "organisation": row.organisation,
-                "subject": subject_with_reference(row.subject, case_number),
-                "queued_at": _oslo(row.queued_at),
-                "sent_at": _oslo(row.sent_at),
-                "status": row.status,
-                "attempts": row.attempts,
-                "next_attempt_at": _oslo(row.next_attempt_at),
-                "last_error": row.last_error,
-                "message_id": row.message_id,
-            }
-        )
-    return listing
-
-
-def _oslo(moment: datetime | None) -> str | None:
-    return moment.astimezone(OSLO).isoformat() if moment is not None else None

@@ -38,7 +38,7 @@ from domain.errors import UserError
 from domain.mail_names import safe_attachment_name
 from domain.masking import PrivateMask
 from services import hearings
-from services.review import attachments_of
+from services.review_lookup import attachments_of
 from storage.blobs import BlobMissing, BlobStore
 from storage.intake_models import (
     IntakeMessageRow,

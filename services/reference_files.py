@@ -54,11 +54,6 @@ _FIX = "fix the file and run 'hoering init' again"
 M = TypeVar("M", bound=BaseModel)
 
 
-def default_data_dir() -> Path:
-    """The repository's `data/` folder."""
-    return Path(__file__).resolve().parents[1] / "data"
-
-
 def load_reference_data(data_dir: Path) -> ReferenceData:
     """Load every reference file under `data_dir`, or raise one `UserError` line."""
     if not data_dir.is_dir():

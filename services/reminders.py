@@ -319,6 +319,34 @@ def queue_reminders(
     if dry_run or not todo:
         return plan
 
+    recipients, rendered = _render_letters(engine, todo, letters_dir, today)
+
+    outcomes: dict[str, ReminderEntry] = {}
+    with write_session(engine) as session:
+        for hearing_id in {e.hearing_id for e in todo}:
+            hearing = session.get(HearingRow, hearing_id)
+            still_open = hearing is not None and hearing.state == CIRCULATED_STATE
+            answered = answered_keys(session, hearing_id) if still_open else set()
+            for entry in (e for e in todo if e.hearing_id == hearing_id):
+                if not still_open or entry.stakeholder_key in answered:
+                    outcome = "answered" if still_open else "hearing_not_circulated"
+                    outcomes[entry.dedupe_key] = replace(entry, outcome=outcome)
+                    continue
+                assert hearing is not None
+                recipient = recipients[(hearing_id, entry.stakeholder_key)]
+                path, sha256 = rendered[entry.dedupe_key]
+                outcomes[entry.dedupe_key] = _queue_one(
+                    session, hearing, recipient, entry, path, sha256, now
+                )
+    plan.entries = [outcomes.get(e.dedupe_key, e) for e in plan.entries]
+    return plan
+
+
+def _render_letters(
+    engine: Engine, todo: list[ReminderEntry], letters_dir: Path, today: date
+) -> tuple[dict[tuple[int, str], HearingRecipientRow], dict[str, tuple[Path, str]]]:
+    """Render each reminder letter before the write transaction; returns the recipients
+    by (hearing, stakeholder) and dedupe key -> (letter path, sha256)."""
     with read_session(engine) as session:
         hearings = {e.hearing_id: session.get(HearingRow, e.hearing_id) for e in todo}
         recipients = {
@@ -336,46 +364,42 @@ def queue_reminders(
         )
         context = reminder_context(hearing, recipient, today)
         rendered[entry.dedupe_key] = (path, render_docx(REMINDER_KIND, context, path))
+    return recipients, rendered
 
-    outcomes: dict[str, ReminderEntry] = {}
-    with write_session(engine) as session:
-        for hearing_id in {e.hearing_id for e in todo}:
-            hearing = session.get(HearingRow, hearing_id)
-            still_open = hearing is not None and hearing.state == CIRCULATED_STATE
-            answered = answered_keys(session, hearing_id) if still_open else set()
-            for entry in (e for e in todo if e.hearing_id == hearing_id):
-                if not still_open or entry.stakeholder_key in answered:
-                    outcome = "answered" if still_open else "hearing_not_circulated"
-                    outcomes[entry.dedupe_key] = replace(entry, outcome=outcome)
-                    continue
-                assert hearing is not None
-                recipient = recipients[(hearing_id, entry.stakeholder_key)]
-                path, sha256 = rendered[entry.dedupe_key]
-                row, created = queue_message(
-                    session,
-                    kind=REMINDER_KIND,
-                    dedupe_key=entry.dedupe_key,
-                    to_address=recipient.email,
-                    to_name=recipient.name,
-                    subject=reminder_subject(hearing.case_number, hearing.deadline),
-                    body_text=reminder_body_nb(hearing, recipient.name),
-                    now=now,
-                    hearing_id=hearing_id,
-                    organisation=recipient.name,
-                    stakeholder_key=recipient.stakeholder_key,
-                    attachments=[path],
-                )
-                if created:
-                    _record_letter(session, hearing_id, entry, path, sha256, now)
-                outcomes[entry.dedupe_key] = replace(
-                    entry,
-                    outcome="queued" if created else "already_queued",
-                    message_id=row.message_id,
-                    status=row.status,
-                    sent_at=row.sent_at,
-                )
-    plan.entries = [outcomes.get(e.dedupe_key, e) for e in plan.entries]
-    return plan
+
+def _queue_one(
+    session: Session,
+    hearing: HearingRow,
+    recipient: HearingRecipientRow,
+    entry: ReminderEntry,
+    path: Path,
+    sha256: str,
+    now: datetime,
+) -> ReminderEntry:
+    """Queue one reminder (once per dedupe key) and record its letter."""
+    row, created = queue_message(
+        session,
+        kind=REMINDER_KIND,
+        dedupe_key=entry.dedupe_key,
+        to_address=recipient.email,
+        to_name=recipient.name,
+        subject=reminder_subject(hearing.case_number, hearing.deadline),
+        body_text=reminder_body_nb(hearing, recipient.name),
+        now=now,
+        hearing_id=hearing.id,
+        organisation=recipient.name,
+        stakeholder_key=recipient.stakeholder_key,
+        attachments=[path],
+    )
+    if created:
+        _record_letter(session, hearing.id, entry, path, sha256, now)
+    return replace(
+        entry,
+        outcome="queued" if created else "already_queued",
+        message_id=row.message_id,
+        status=row.status,
+        sent_at=row.sent_at,
+    )
 
 
 def _record_letter(

@@ -11,7 +11,7 @@ import json
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import ColumnElement, and_, func
 from sqlmodel import Session, select
 
 from domain.case_numbers import find_case_numbers
@@ -22,19 +22,34 @@ from storage.intake_models import (
     ResponseAttachmentRow,
     ResponseRow,
 )
+from storage.review_queries import is_unreviewed, unreviewed_response_count
+
+__all__ = [
+    "answered_stakeholder_keys",
+    "list_quarantine",
+    "list_responses",
+    "list_unmatched",
+    "recipient_answer_status",
+    "response_counts_by_review",
+    "unreviewed_response_count",
+]
+
+
+def _answers(hearing_id: int) -> ColumnElement[bool]:
+    """SQL condition: a response that counts as a stakeholder's answer to the hearing
+    (filed under it, from a known stakeholder, not an automatic reply)."""
+    return and_(
+        ResponseRow.hearing_id == hearing_id,
+        ResponseRow.stakeholder_key.is_not(None),
+        ResponseRow.auto_submitted.is_(False),
+    )
 
 
 def answered_stakeholder_keys(session: Session, hearing_id: int) -> set[str]:
     """Stakeholders with a filed response to the hearing (by address or mail domain)."""
     return set(
         session.exec(
-            select(ResponseRow.stakeholder_key)
-            .where(
-                ResponseRow.hearing_id == hearing_id,
-                ResponseRow.stakeholder_key.is_not(None),
-                ResponseRow.auto_submitted.is_(False),
-            )
-            .distinct()
+            select(ResponseRow.stakeholder_key).where(_answers(hearing_id)).distinct()
         ).all()
     )
 
@@ -44,11 +59,7 @@ def recipient_answer_status(session: Session, hearing_id: int) -> list[dict[str,
     responses: dict[str, list[ResponseRow]] = defaultdict(list)
     for response in session.exec(
         select(ResponseRow)
-        .where(
-            ResponseRow.hearing_id == hearing_id,
-            ResponseRow.stakeholder_key.is_not(None),
-            ResponseRow.auto_submitted.is_(False),
-        )
+        .where(_answers(hearing_id))
         .order_by(ResponseRow.received_at, ResponseRow.id)
     ).all():
         responses[response.stakeholder_key or ""].append(response)
@@ -76,25 +87,22 @@ def recipient_answer_status(session: Session, hearing_id: int) -> list[dict[str,
 
 
 def response_counts_by_review(session: Session, hearing_id: int) -> dict[str, int]:
-    """How many responses the hearing has, and how many are reviewed (`reviewed_at` set)."""
-    total, reviewed, automatic = session.exec(
+    """How many responses the hearing has, how many automatic replies, how many have a
+    stance, and how many are unreviewed (`storage.review_queries.is_unreviewed`)."""
+    total, reviewed, unreviewed, automatic = session.exec(
         select(
             func.count(ResponseRow.id),
-            func.count(ResponseRow.reviewed_at),
+            func.count(ResponseRow.stance),
+            func.count(ResponseRow.id).filter(is_unreviewed()),
             func.count(ResponseRow.id).filter(ResponseRow.auto_submitted.is_(True)),
         ).where(ResponseRow.hearing_id == hearing_id)
     ).one()
     return {
         "total": total,
         "reviewed": reviewed,
-        "unreviewed": total - reviewed,
+        "unreviewed": int(unreviewed),
         "auto_submitted": int(automatic),
     }
-
-
-def unreviewed_response_count(session: Session, hearing_id: int) -> int:
-    """Responses filed under the hearing that have no review yet (the lifecycle asks)."""
-    return response_counts_by_review(session, hearing_id)["unreviewed"]
 
 
 def _document_number(tracking: str | None) -> int:

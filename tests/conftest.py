@@ -18,7 +18,8 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
-from services.reference_files import default_data_dir, load_reference_data
+from config.settings import default_data_dir
+from services.reference_files import load_reference_data
 from storage.db import create_db_engine, upgrade_schema, write_session
 from storage.reference_sync import sync_reference_data
 

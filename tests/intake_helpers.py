@@ -6,8 +6,6 @@ import io
 import re
 from collections.abc import Sequence
 from datetime import datetime
-from email.message import EmailMessage
-from email.policy import SMTP
 
 from docx import Document
 from sqlalchemy import Engine, func, update
@@ -25,6 +23,7 @@ from storage.intake_models import (
     ResponseRow,
 )
 from tests.hearing_helpers import create, spec_text
+from tests.sample_files import message as message  # the tests import it from here
 
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 IMPORTED = datetime(2024, 6, 3, 9, 0, tzinfo=OSLO)  # after the 24/750 deadline (31 May)
@@ -37,64 +36,6 @@ def docx_bytes(*paragraphs: str) -> bytes:
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()
-
-
-def pdf_bytes(*lines: str) -> bytes:
-    """A one-page PDF with a text layer (Helvetica, WinAnsi: æøå are fine)."""
-    shown = " ".join(
-        "(" + line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)") + ") '"
-        for line in lines
-    )
-    content = f"BT /F1 11 Tf 72 770 Td 14 TL {shown} ET".encode("cp1252")
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
-    ]
-    out = b"%PDF-1.4\n"
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return out
-
-
-def message(
-    *,
-    sender: str = '"Åse Ødegård" <ase.odegard@helse-vest.no>',
-    subject: str = "SV: Høring – kliniske studier, sak 24/750",
-    body: str = "Hei,\n\nHelse Vest støtter forslaget. Se vedlagt høringssvar.\n\nHilsen Åse",
-    date: str | None = "Thu, 30 May 2024 14:05:00 +0200",
-    message_id: str | None = "<svar-1@helse-vest.no>",
-    attachments: Sequence[tuple[str, bytes, str]] = (),
-    headers: Sequence[tuple[str, str]] = (),
-) -> bytes:
-    """A response as a mail client sends it (CRLF line ends)."""
-    mail = EmailMessage()
-    mail["From"] = sender
-    mail["To"] = "Postmottak Helsedirektoratet <postmottak@helsedir.no>"
-    mail["Subject"] = subject
-    if date is not None:
-        mail["Date"] = date
-    if message_id is not None:
-        mail["Message-ID"] = message_id
-    for name, value in headers:
-        mail[name] = value
-    mail.set_content(body)
-    for filename, payload, content_type in attachments:
-        maintype, subtype = content_type.split("/", 1)
-        mail.add_attachment(payload, maintype=maintype, subtype=subtype, filename=filename)
-    return mail.as_bytes(policy=SMTP)
 
 
 def circulated_hearing(engine: Engine, case: str = "24/750", last_document: int = 1) -> int:

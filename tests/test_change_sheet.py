@@ -13,12 +13,11 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from domain.letter_context import ChangeItemRow, ChangeKind, ChangeSheetContext
 from rendering.change_sheet import (
-    MAX_SHEET_TITLE,
     OVERVIEW_HEADERS,
     SPECIALTY_HEADERS,
-    sheet_title,
     write_change_sheet,
 )
+from rendering.xlsx_tables import MAX_SHEET_TITLE, sheet_title
 
 # Specialty, ID and comment of the høringsbrev 24/750, in the letter's order.
 ROWS_24_750 = (

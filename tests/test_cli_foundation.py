@@ -6,7 +6,7 @@ import shutil
 
 from sqlalchemy import inspect, text
 
-from services.reference_files import default_data_dir
+from config.settings import default_data_dir
 from storage.db import create_db_engine
 from tests.cli_helpers import assert_one_line_error, run_hoering
 

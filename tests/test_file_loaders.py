@@ -16,13 +16,14 @@ from pathlib import Path
 
 import pytest
 
+from config.settings import default_data_dir
 from domain.decisions import parse_decisions
 from domain.errors import UserError
 from domain.hearing_spec import parse_hearing_spec
 from domain.review_file import parse_review_file
 from domain.yaml_lines import SafeLineLoader
 from services import reference_files, review
-from services.reference_files import default_data_dir, load_reference_data
+from services.reference_files import load_reference_data
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples" / "hearings"

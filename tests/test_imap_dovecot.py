@@ -22,7 +22,7 @@ from sqlmodel import func, select
 
 from domain.errors import UserError
 from flows.intake_flows import import_sources
-from mail import sources as mail_sources
+from mail import imap as mail_sources
 from mail.sources import PROCESSED_FLAG, ImapSettings, ImapSource, SourceUnavailable
 from services.intake_report import ImportReport
 from storage.db import read_session

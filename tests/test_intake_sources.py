@@ -48,8 +48,8 @@ from tests.intake_helpers import (
     circulated_hearing,
     docx_bytes,
     message,
-    pdf_bytes,
 )
+from tests.sample_files import pdf_bytes
 
 # --- file sources ------------------------------------------------------------------------
 

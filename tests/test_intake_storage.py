@@ -41,9 +41,9 @@ from tests.intake_helpers import (
     docx_bytes,
     file_messages,
     message,
-    pdf_bytes,
     row_counts,
 )
+from tests.sample_files import pdf_bytes
 
 DATA = Path(__file__).parent / "data" / "mail"
 

@@ -37,14 +37,14 @@ from domain.letter_context import (
     SpecialtyListing,
 )
 from rendering import letters
+from rendering.docx_files import new_letter_document
 from rendering.letters import (
     LetterTemplateError,
     escape_markdown,
-    markdown_to_docx,
-    new_letter_document,
     render_docx,
     render_markdown,
 )
+from rendering.markdown_docx import markdown_to_docx
 
 HOSTILE = 'Ås & Co <"Test"> | #1 *x*_y_'
 
@@ -689,7 +689,7 @@ def test_write_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     def refuse(*_: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(letters.os, "replace", refuse)
+    monkeypatch.setattr(os, "replace", refuse)  # fileio.atomic writes the file
     with pytest.raises(OSError, match="disk full"):
         render_docx("kvittering", receipt_context(), path)
     assert path.read_bytes() == b"old letter"

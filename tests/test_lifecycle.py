@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from domain.calendar import OSLO
+from domain.deadlines import check_deadline
 from domain.decisions import Decisions, Outcome, parse_decisions
 from domain.errors import TransitionRefused, UserError
 from domain.hearing_spec import HearingSpec, parse_hearing_spec
@@ -22,7 +23,6 @@ from domain.lifecycle import (
     Transition,
     allowed_actions,
     apply_command,
-    check_deadline,
     resolve_effective_date,
 )
 from domain.reference import ReferenceData, Stakeholder, StakeholderGroup

@@ -18,6 +18,7 @@ from domain.calendar import OSLO
 from domain.errors import UserError
 from domain.letter_context import Contact, ReminderContext
 from domain.lifecycle import Action
+from mail.outgoing import OutgoingMessage, build_email, subject_with_reference
 from mail.transports import (
     DeliveryError,
     DeliveryJournal,
@@ -26,22 +27,17 @@ from mail.transports import (
     TransportUnavailable,
     eml_file_name,
 )
+from rendering import pdf as outbox_sender  # the LibreOffice conversion the sender uses
 from rendering.letters import render_docx
-from services import outbox as outbox_sender
+from rendering.pdf import ensure_pdfs, pdf_beside, soffice_binary
 from services.outbox import (
-    OutgoingMessage,
     SendPolicy,
     attachment_paths,
-    build_email,
-    ensure_pdfs,
-    list_outbox,
-    pdf_beside,
     retry_delay,
     send_pending,
     sender_lock,
-    soffice_binary,
-    subject_with_reference,
 )
+from services.outbox_listing import list_outbox
 from storage.db import read_session, write_session
 from storage.hearing_models import HearingRow, OutboxMessageRow
 from storage.outbox_queue import queue_message

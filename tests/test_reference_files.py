@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from config.settings import default_data_dir
 from domain.errors import UserError
 from domain.reference import (
     CatalogueKind,
@@ -17,7 +18,7 @@ from domain.reference import (
     SpecialtyGroup,
     StakeholderGroup,
 )
-from services.reference_files import default_data_dir, load_reference_data
+from services.reference_files import load_reference_data
 
 # Hearing letter 24/750: the next ID per specialty and how the letter groups them.
 NEXT_IDS_24_750 = {

@@ -1,0 +1,1 @@
+"""File writing shared by storage, rendering and mail (below them in the layers)."""

@@ -1,0 +1,187 @@
+"""Campaigns: near-identical responses found with MinHash/LSH (`domain.campaigns`) and
+stored as groups. A campaign is reviewed as one; its stance then counts for every member,
+also for members that join the group when it is regrouped."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, update
+from sqlmodel import Session
+
+from domain.campaigns import DEFAULT_THRESHOLD, group_near_duplicates
+from domain.review_file import ReviewInput
+from domain.stance import Stance
+from services import hearings
+from services.review_lookup import (
+    campaign_groups,
+    campaign_membership,
+    hearing_responses,
+    reviews_of,
+)
+from services.review_recording import ResolvedReview, write_reviews
+from storage.hearing_models import HearingRow
+from storage.intake_models import ResponseRow
+from storage.review_models import (
+    CampaignGroupRow,
+    CampaignMemberRow,
+    ResponseReviewRow,
+    ReviewEventRow,
+)
+from storage.timeutil import to_db
+
+_Kept = list[tuple[CampaignGroupRow, list[int]]]
+
+
+def group_campaigns(
+    session: Session,
+    case: str,
+    *,
+    actor: str,
+    now: datetime,
+    threshold: float = DEFAULT_THRESHOLD,
+) -> list[dict[str, Any]]:
+    """Find the campaigns of the hearing again and store them; safe to repeat.
+
+    A group keeps its number (and review) when it still holds most of the same
+    responses; a reviewed group's stance is given to members that have no review.
+    """
+    hearing = hearings.get_hearing(session, case)
+    responses = hearing_responses(session, hearing)
+    found = group_near_duplicates(
+        [(r.id, r.body_text or "") for r in responses], threshold=threshold
+    )
+    old = campaign_groups(session, hearing)
+    old_members: dict[int, set[int]] = {g.id: set() for g in old if g.id is not None}
+    for response_id, group in campaign_membership(session, hearing).items():
+        old_members[group.id].add(response_id)
+    if old:
+        session.execute(
+            delete(CampaignMemberRow).where(CampaignMemberRow.campaign_id.in_([g.id for g in old]))
+        )
+    kept, reused = _match_groups(
+        hearing, old, old_members, [list(g.members) for g in found], threshold, now
+    )
+    for group, _ in kept:
+        session.add(group)
+    session.flush()
+    _drop_groups(session, [g for g in old if g.id not in reused])
+    session.add_all(
+        CampaignMemberRow(campaign_id=group.id, response_id=rid)
+        for group, members in kept
+        for rid in members
+    )
+    session.flush()
+    _extend_group_reviews(session, hearing, kept, actor, now)
+    by_response = {r.id: r for r in responses}
+    return [_campaign_json(group, [by_response[m] for m in members]) for group, members in kept]
+
+
+def _match_groups(
+    hearing: HearingRow,
+    old: Sequence[CampaignGroupRow],
+    old_members: dict[int, set[int]],
+    found: Sequence[list[int]],
+    threshold: float,
+    now: datetime,
+) -> tuple[_Kept, set[int]]:
+    """Each found group reuses the old group holding most of its members, if that is more
+    than half of them, else gets the next number; returns the groups and the reused ids."""
+    reused: dict[int, CampaignGroupRow] = {}
+    by_id = {g.id: g for g in old}
+    next_number = max((g.number for g in old), default=0) + 1
+    kept: _Kept = []
+    for members in found:
+        overlap = sorted(
+            (
+                (len(old_members[gid] & set(members)), gid)
+                for gid in old_members
+                if gid not in reused
+            ),
+            reverse=True,
+        )
+        if overlap and overlap[0][0] * 2 > len(members):
+            group = by_id[overlap[0][1]]
+            reused[group.id] = group
+        else:
+            group = CampaignGroupRow(
+                hearing_id=hearing.id,
+                number=next_number,
+                size=0,
+                representative_id=members[0],
+                threshold=threshold,
+                grouped_at=to_db(now),
+            )
+            next_number += 1
+        group.size = len(members)
+        group.representative_id = members[0]
+        group.threshold = threshold
+        group.grouped_at = to_db(now)
+        kept.append((group, members))
+    return kept, set(reused)
+
+
+def _drop_groups(session: Session, dropped: Sequence[CampaignGroupRow]) -> None:
+    """Delete groups that were not found again; their reviews and history stay, ungrouped."""
+    if not dropped:
+        return
+    ids = [g.id for g in dropped]
+    session.execute(
+        update(ResponseReviewRow)
+        .where(ResponseReviewRow.campaign_id.in_(ids))
+        .values(campaign_id=None)
+    )
+    session.execute(
+        update(ReviewEventRow).where(ReviewEventRow.campaign_id.in_(ids)).values(campaign_id=None)
+    )
+    for group in dropped:
+        session.delete(group)
+
+
+def _extend_group_reviews(
+    session: Session,
+    hearing: HearingRow,
+    kept: Sequence[tuple[CampaignGroupRow, list[int]]],
+    actor: str,
+    now: datetime,
+) -> None:
+    """Members of a reviewed group without a review of their own get the group's."""
+    for group, members in kept:
+        if group.stance is None:
+            continue
+        reviewed = reviews_of(session, members)
+        missing = [m for m in members if m not in reviewed]
+        if not missing:
+            continue
+        rows = [session.get(ResponseRow, m) for m in missing]
+        entry = ResolvedReview(
+            input=ReviewInput(
+                where="", source=f"campaign {group.number} (regrouped)", note=group.note
+            ),
+            responses=[r for r in rows if r is not None],
+            campaign=group,
+            stance=Stance(group.stance),
+            items=tuple(json.loads(group.items_json)),
+            suggested=None,
+            accepted=False,
+            excerpts=[],
+        )
+        reviewer = group.reviewed_by or actor
+        write_reviews(session, hearing, [entry], reviewer, now)
+
+
+def _campaign_json(group: CampaignGroupRow, members: Sequence[ResponseRow]) -> dict[str, Any]:
+    first = members[0] if members else None
+    return {
+        "campaign": group.number,
+        "size": group.size,
+        "stance": group.stance,
+        "stance_nb": Stance(group.stance).label_nb if group.stance else None,
+        "reviewed_by": group.reviewed_by,
+        "representative": first.tracking_number if first else None,
+        "first_lines": " ".join((first.body_text if first else "").split())[:160],
+        "members": [m.tracking_number for m in members],
+    }

@@ -1,0 +1,56 @@
+"""Circulating a hearing: the høringsbrev and the change sheet are rendered and recorded
+as document 1 of the case, and the letter is queued in the outbox to every recipient."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from domain.calendar import format_date_nb, oslo_date
+from domain.letter_building import hearing_letter_context
+from rendering.change_sheet import write_change_sheet
+from rendering.letters import render_docx
+from services.hearing_records import (
+    case_folder,
+    id_displays,
+    queue_to_recipients,
+    recipient_infos,
+    record_letter,
+    specialty_infos,
+)
+
+
+def circulate_effects(session, hearing, facts, outcome, now, letters_dir) -> dict[str, Any]:
+    spec = facts.spec
+    circulated_on = oslo_date(now)
+    context = hearing_letter_context(
+        spec,
+        specialty_infos(session),
+        id_displays(session, hearing),
+        recipient_infos(session, hearing),
+        circulated_on,
+    )
+    folder = case_folder(letters_dir, spec.case)
+    document_number = f"{spec.case}-1"
+    letter_path = folder / f"hoeringsbrev-{spec.case.replace('/', '-')}-1.docx"
+    sheet_path = folder / f"endringsoversikt-{spec.case.replace('/', '-')}.xlsx"
+    letter_sha = render_docx("hoeringsbrev", context, letter_path)
+    sheet_sha = write_change_sheet(context.change_sheet(), sheet_path)
+    record_letter(session, hearing, "hoeringsbrev", letter_path, letter_sha, now, document_number)
+    record_letter(session, hearing, "endringsoversikt", sheet_path, sheet_sha, now)
+    hearing.circulated_on = circulated_on
+    hearing.last_document_number = max(hearing.last_document_number, 1)
+    queued = queue_to_recipients(
+        session,
+        hearing,
+        "hoeringsbrev",
+        now,
+        [letter_path, sheet_path],
+        subject=f"Høring: {spec.title} (vår ref. {spec.case})",
+        body=(
+            f"Helsedirektoratet sender med dette på høring: {spec.title}.\n\n"
+            f"Høringsbrevet og endringsoversikten er vedlagt. Frist for høringsinnspill er "
+            f"{format_date_nb(spec.deadline)}. Innspill sendes til postmottak@helsedir.no med "
+            f"referanse til saksnummer {spec.case}.\n\nVennlig hilsen\nHelsedirektoratet\n"
+        ),
+    )
+    return {"letters": [str(letter_path), str(sheet_path)], "queued_messages": queued}

@@ -1,0 +1,192 @@
+"""Codifying a hearing: each decided change item is applied to the learning-goal
+catalogue (new goals take their reserved or resolved ID, amended and moved goals get a
+new version from the effective date), and the orienteringsbrev with the adopted change
+sheet is rendered, recorded and queued to every recipient."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlmodel import Session, select
+
+from domain.calendar import format_date_nb, oslo_date
+from domain.competence import level_of_text
+from domain.decisions import RESOLVE_NEXT, Outcome
+from domain.hearing_spec import AmendedText, DeletedGoal, HeadingChange, MovedGoal, NewGoal
+from domain.letter_building import hearing_letter_context, orientation_letter_context
+from rendering.change_sheet import write_change_sheet
+from rendering.letters import render_docx
+from services.hearing_records import (
+    allocate_document_number,
+    case_folder,
+    current_version,
+    id_displays,
+    items,
+    queue_to_recipients,
+    recipient_infos,
+    record_letter,
+    specialty_infos,
+)
+from storage import ledger
+from storage.models import LearningGoalRow
+from storage.timeutil import to_db
+
+
+def codify_effects(session, hearing, facts, outcome, now, letters_dir) -> dict[str, Any]:
+    spec, decisions = facts.spec, facts.decisions
+    assert decisions is not None and outcome.effective_date is not None
+    effective = outcome.effective_date
+    codified_on = oslo_date(now)
+    item_rows = {row.ref: row for row in items(session, hearing)}
+    final_ids: dict[str, str | None] = {}
+    for item in spec.items:
+        decision = decisions.for_item(item.ref)
+        assert decision is not None
+        row = item_rows[item.ref]
+        row.decision = decision.decision.value
+        final_ids[item.ref] = _apply_item(session, spec, item, decision, row, effective, now)
+        row.final_goal_id = final_ids[item.ref]
+        session.add(row)
+    hearing.decisions_json = decisions.model_dump_json()
+    hearing.codified_on = codified_on
+    hearing.effective_date = effective
+    session.flush()
+    specialties = specialty_infos(session)
+    context = orientation_letter_context(
+        spec, decisions, specialties, final_ids, codified_on, effective
+    )
+    folder = case_folder(letters_dir, spec.case)
+    slug = spec.case.replace("/", "-")
+    document_number = allocate_document_number(session, hearing.id)
+    letter_path = folder / f"orienteringsbrev-{document_number.replace('/', '-')}.docx"
+    letter_sha = render_docx("orienteringsbrev", context, letter_path)
+    record_letter(
+        session, hearing, "orienteringsbrev", letter_path, letter_sha, now, document_number
+    )
+    sheet_context = hearing_letter_context(
+        spec,
+        specialties,
+        id_displays(session, hearing),
+        recipient_infos(session, hearing),
+        codified_on,
+    ).change_sheet()
+    sheet_path = folder / f"endringsoversikt-vedtatt-{slug}.xlsx"
+    sheet_sha = write_change_sheet(sheet_context, sheet_path)
+    record_letter(session, hearing, "endringsoversikt-vedtatt", sheet_path, sheet_sha, now)
+    queued = queue_to_recipients(
+        session,
+        hearing,
+        "orienteringsbrev",
+        now,
+        [letter_path, sheet_path],
+        subject=f"Orientering om vedtak: {spec.title} (vår ref. {spec.case})",
+        body=(
+            f"Helsedirektoratet orienterer om vedtak etter høringen {spec.title}.\n\n"
+            f"Endringene trer i kraft {format_date_nb(effective)}. Orienteringsbrevet og "
+            "endringsoversikten er vedlagt.\n\nVennlig hilsen\nHelsedirektoratet\n"
+        ),
+    )
+    return {
+        "final_ids": final_ids,
+        "letters": [str(letter_path), str(sheet_path)],
+        "queued_messages": queued,
+    }
+
+
+def _new_version(
+    session: Session, current: LearningGoalRow, effective: date, source: str, **changes: Any
+) -> LearningGoalRow:
+    """Close `current` at `effective` and add the next version with `changes`."""
+    current.valid_to = effective
+    session.add(current)
+    values = current.model_dump(exclude={"id"})
+    values.update(changes, version=current.version + 1, valid_from=effective, valid_to=None)
+    values["source"] = source
+    level = level_of_text(values["text"])
+    values["level"] = level.name.lower() if level else None
+    row = LearningGoalRow(**values)
+    session.add(row)
+    return row
+
+
+def _apply_item(session, spec, item, decision, row, effective, now) -> str | None:
+    """Apply one decided change item to the catalogue; returns its final goal ID."""
+    source = f"hearing:{spec.case}"
+    dropped = decision.decision == Outcome.DROP
+    if isinstance(item, NewGoal):
+        return _add_new_goal(session, spec, item, decision, row, effective, now)
+    if dropped:
+        return getattr(item, "goal_id", None)
+    if isinstance(item, AmendedText):
+        current = current_version(session, item.goal_id)
+        text = decision.text if decision.decision == Outcome.ADOPT_AMENDED else item.new_text
+        _new_version(session, current, effective, source, text=text)
+        return item.goal_id
+    if isinstance(item, MovedGoal):
+        current = current_version(session, item.goal_id)
+        _new_version(session, current, effective, source, heading=item.to_heading)
+        return item.goal_id
+    if isinstance(item, DeletedGoal):
+        current = current_version(session, item.goal_id)
+        current.valid_to = effective
+        session.add(current)
+        return item.goal_id
+    if isinstance(item, HeadingChange):
+        for current in session.exec(
+            select(LearningGoalRow).where(
+                LearningGoalRow.catalogue_code == item.specialty,
+                LearningGoalRow.heading == item.old_heading,
+                LearningGoalRow.valid_to.is_(None),
+            )
+        ).all():
+            _new_version(session, current, effective, source, heading=item.new_heading)
+        return None
+    raise AssertionError(f"unknown change item {item!r}")
+
+
+def _add_new_goal(session, spec, item, decision, row, effective, now) -> str | None:
+    """A new goal takes its reserved ID (or the one a deferred reservation resolves to)
+    and enters the catalogue at version 1; dropped, its reservation is burned."""
+    source = f"hearing:{spec.case}"
+    dropped = decision.decision == Outcome.DROP
+    key = row.reservation_key
+    if dropped:
+        ledger.mark(session, key, "burned", to_db(now), "dropped at codification")
+        return None
+    if item.deferred:
+        reservation = _resolve(session, key, decision.resolve_id, now)
+    else:
+        reservation = next(
+            r for r in ledger.reservations_for_case(session, spec.case) if r.key == key
+        )
+    ledger.mark(session, key, "used", to_db(now))
+    goal_id = reservation.goal_id
+    amended = decision.decision == Outcome.ADOPT_AMENDED
+    text = decision.text if amended else item.text
+    level = level_of_text(text)
+    session.add(
+        LearningGoalRow(
+            goal_id=str(goal_id),
+            prefix=goal_id.prefix,
+            number=goal_id.number,
+            catalogue_code=item.specialty,
+            version=1,
+            text=text,
+            elaboration=(decision.elaboration if amended else None) or item.elaboration,
+            heading=item.heading,
+            training_part=item.training_part,
+            level=level.name.lower() if level else None,
+            status="active",
+            valid_from=effective,
+            source=source,
+        )
+    )
+    session.flush()
+    return str(goal_id)
+
+
+def _resolve(session: Session, key: str, how: str | None, now: datetime) -> ledger.Reservation:
+    if how in (None, RESOLVE_NEXT):
+        return ledger.resolve_deferred(session, key, to_db(now))
+    return ledger.resolve_deferred_to(session, key, how, to_db(now))

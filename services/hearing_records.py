@@ -1,0 +1,202 @@
+"""A hearing's own rows: reading the hearing, its items, recipients, letters and history;
+recording a letter; queueing a message to every recipient; the document number series."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import Session, select
+
+from domain.decisions import Decisions
+from domain.errors import UserError
+from domain.goal_ids import deferred_display
+from domain.hearing_spec import HearingSpec
+from domain.letter_building import RecipientInfo, SpecialtyInfo
+from domain.reference import Stakeholder, StakeholderGroup
+from storage import ledger
+from storage.hearing_models import (
+    AuditEventRow,
+    HearingItemRow,
+    HearingRecipientRow,
+    HearingRow,
+    LetterRow,
+)
+from storage.models import LearningGoalRow, SpecialtyRow, StakeholderRow
+from storage.outbox_queue import queue_message
+from storage.timeutil import to_db
+
+
+class HearingNotFound(UserError):
+    pass
+
+
+def get_hearing(session: Session, case: str) -> HearingRow:
+    row = session.exec(select(HearingRow).where(HearingRow.case_number == case.strip())).first()
+    if row is None:
+        raise HearingNotFound(
+            f"no hearing with case number '{case}'; check it with 'hoering hearing list' "
+            "or create it with 'hoering hearing create SPEC'"
+        )
+    return row
+
+
+def load_spec(row: HearingRow) -> HearingSpec:
+    return HearingSpec.model_validate(json.loads(row.spec_json))
+
+
+def load_decisions(row: HearingRow) -> Decisions | None:
+    return Decisions.model_validate(json.loads(row.decisions_json)) if row.decisions_json else None
+
+
+def specialty_infos(session: Session) -> dict[str, SpecialtyInfo]:
+    return {
+        r.prefix: SpecialtyInfo(name=r.name, group=r.group)
+        for r in session.exec(select(SpecialtyRow)).all()
+    }
+
+
+def active_stakeholders(session: Session) -> list[Stakeholder]:
+    rows = session.exec(
+        select(StakeholderRow).where(StakeholderRow.active).order_by(StakeholderRow.key)
+    ).all()
+    return [
+        Stakeholder(
+            key=r.key,
+            name=r.name,
+            group=StakeholderGroup(r.group),
+            email=r.email,
+            email_verified=r.email_verified,
+            specialty=r.specialty_prefix,
+        )
+        for r in rows
+    ]
+
+
+def _of_hearing(session: Session, model: Any, hearing: HearingRow, order: Any) -> list[Any]:
+    """The rows of `model` that belong to the hearing, in `order`."""
+    return list(session.exec(select(model).where(model.hearing_id == hearing.id).order_by(order)))
+
+
+def recipients(session: Session, hearing: HearingRow) -> list[HearingRecipientRow]:
+    return _of_hearing(session, HearingRecipientRow, hearing, HearingRecipientRow.position)
+
+
+def items(session: Session, hearing: HearingRow) -> list[HearingItemRow]:
+    return _of_hearing(session, HearingItemRow, hearing, HearingItemRow.position)
+
+
+def id_displays(session: Session, hearing: HearingRow) -> dict[str, str]:
+    """Item ref -> the ID as letters show it (BLS-154, or HJS-xxx while deferred)."""
+    by_key = {r.key: r for r in ledger.reservations_for_case(session, hearing.case_number)}
+    shown = {}
+    for item in items(session, hearing):
+        if item.final_goal_id:
+            shown[item.ref] = item.final_goal_id
+        elif item.reservation_key and item.reservation_key in by_key:
+            shown[item.ref] = by_key[item.reservation_key].display
+        else:
+            shown[item.ref] = deferred_display(item.specialty_prefix)
+    return shown
+
+
+def history(session: Session, hearing: HearingRow) -> list[AuditEventRow]:
+    return _of_hearing(session, AuditEventRow, hearing, AuditEventRow.id)
+
+
+def letters(session: Session, hearing: HearingRow) -> list[LetterRow]:
+    return _of_hearing(session, LetterRow, hearing, LetterRow.id)
+
+
+def allocate_document_number(session: Session, hearing_id: int) -> str:
+    """The next number in the case's document series (24/750-2, -3, ...)."""
+    number = session.execute(
+        update(HearingRow)
+        .where(HearingRow.id == hearing_id)
+        .values(last_document_number=HearingRow.last_document_number + 1)
+        .returning(HearingRow.last_document_number, HearingRow.case_number)
+    ).one()
+    return f"{number[1]}-{number[0]}"
+
+
+def case_folder(letters_dir: Path, case: str) -> Path:
+    return letters_dir / case.replace("/", "-")
+
+
+def record_letter(
+    session: Session,
+    hearing: HearingRow,
+    kind: str,
+    path: Path,
+    sha256: str,
+    now: datetime,
+    document_number: str | None = None,
+    variant: str = "",
+) -> LetterRow:
+    row = session.exec(
+        select(LetterRow).where(
+            LetterRow.hearing_id == hearing.id, LetterRow.kind == kind, LetterRow.variant == variant
+        )
+    ).first()
+    if row is None:
+        row = LetterRow(
+            hearing_id=hearing.id,
+            kind=kind,
+            variant=variant,
+            document_number=document_number,
+            path=str(path),
+            sha256=sha256,
+            created_at=to_db(now),
+        )
+    else:
+        row.path, row.sha256, row.document_number = str(path), sha256, document_number
+    session.add(row)
+    session.flush()
+    return row
+
+
+def recipient_infos(session: Session, hearing: HearingRow) -> list[RecipientInfo]:
+    return [
+        RecipientInfo(name=r.name, email=r.email, group=r.group)
+        for r in recipients(session, hearing)
+    ]
+
+
+def queue_to_recipients(
+    session: Session,
+    hearing: HearingRow,
+    kind: str,
+    now: datetime,
+    attachments: list[Path],
+    subject: str,
+    body: str,
+) -> int:
+    queued = 0
+    for recipient in recipients(session, hearing):
+        _, created = queue_message(
+            session,
+            kind=kind,
+            dedupe_key=f"{kind}:{hearing.case_number}:{recipient.email.lower()}",
+            to_address=recipient.email,
+            to_name=recipient.name,
+            subject=subject,
+            body_text=body,
+            now=to_db(now),
+            hearing_id=hearing.id,
+            organisation=recipient.name,
+            stakeholder_key=recipient.stakeholder_key,
+            attachments=attachments,
+        )
+        queued += created
+    return queued
+
+
+def current_version(session: Session, goal_id: str) -> LearningGoalRow | None:
+    return session.exec(
+        select(LearningGoalRow)
+        .where(LearningGoalRow.goal_id == goal_id, LearningGoalRow.valid_to.is_(None))
+        .order_by(LearningGoalRow.version.desc())
+    ).first()

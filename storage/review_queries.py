@@ -1,0 +1,31 @@
+"""The one definition of an unreviewed response, and the count everything asks for
+(the lifecycle before closing, the review queue, the intake listings).
+
+A response is unreviewed when it is not an automatic reply (out of office, bounce) and
+has no stance yet. `response.stance` mirrors the current review (`response_review`),
+and `reviewed_at` is set with it, so the stance is the one column to ask.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, and_, func
+from sqlmodel import Session, select
+
+from storage.intake_models import ResponseRow
+
+
+def is_unreviewed() -> ColumnElement[bool]:
+    """SQL condition: a response that needs a stance and has none."""
+    return and_(ResponseRow.auto_submitted.is_(False), ResponseRow.stance.is_(None))
+
+
+def unreviewed_response_count(session: Session, hearing_id: int) -> int:
+    """Responses of the hearing without a stance; automatic replies do not count, and a
+    campaign reviewed as one has given each member its stance."""
+    return int(
+        session.exec(
+            select(func.count(ResponseRow.id)).where(
+                ResponseRow.hearing_id == hearing_id, is_unreviewed()
+            )
+        ).one()
+    )
