@@ -96,7 +96,7 @@ def outbox_send(
 ) -> None:
     """Deliver the pending messages (through HOERING_MAIL_TRANSPORT: folder or smtp)."""
     _check_before_running(as_of)
-    report = _run("send_outbox", as_of=as_of, case=case, limit=limit)
+    report = _run("send_outbox", as_of=runtime.as_of_moment(as_of), case=case, limit=limit)
     if json_out:
         output.print_json(report)
         return
@@ -142,7 +142,7 @@ def reminders_send(
             run = plan_reminders(session, now=moment, default=default_policy()).as_json()
         result: dict = {"reminders": run, "send": None}
     else:
-        result = _run("send_reminders", as_of=as_of, dry_run=False)
+        result = _run("send_reminders", as_of=moment, dry_run=False)
     if json_out:
         output.print_json(result)
         return
