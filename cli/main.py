@@ -188,7 +188,9 @@ def goals_activate(
 def main() -> None:
     """Console entry point: user errors end in one line on stderr and exit code 2."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # click returns an Exit's code here
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except UserError as exc:
         output.error_line(str(exc))
         sys.exit(2)

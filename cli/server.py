@@ -69,9 +69,9 @@ def server_start(
         env = prefect_server.server_env(data_dir)
         env.pop("PREFECT_API_URL", None)
         port = port or int(os.environ.get("PREFECT_SERVER_API_PORT", prefect_server.DEFAULT_PORT))
-        prefect_server.prefect_home(data_dir).mkdir(parents=True, exist_ok=True)
+        prefect_server.record_server(data_dir, f"http://{host}:{port}/api", os.getpid())
         args = [*prefect_server.PREFECT, "server", "start", "--host", host, "--port", str(port)]
-        os.execve(args[0], args, env)
+        os.execve(args[0], args, env)  # the same pid: `hoering server status|stop` find it
     info = prefect_server.start_server(data_dir, port, host)
     output.stdout.print(f"Prefect server running: UI {info.ui_url} (pid {info.pid})")
     output.stdout.print("Stop it with: hoering server stop")

@@ -8,7 +8,6 @@ done, and creation of an identical spec returns the stored hearing.
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ from domain.decisions import parse_decisions
 from domain.errors import UserError
 from domain.hearing_spec import parse_hearing_spec
 from domain.lifecycle import Action, Command
-from flows.params import iso, moment
+from flows.params import AsOf, iso, moment
 from services import hearings, runtime
 from services.files import read_text_file as _read
 from storage.db import read_session, write_session
@@ -71,14 +70,14 @@ def _report(title: str, result: dict[str, Any]) -> None:
     create_markdown_artifact("\n".join(lines), description=title)
 
 
-def _step(action: Action, case: str, actor: str, as_of: datetime | None, **extra: Any) -> dict:
+def _step(action: Action, case: str, actor: str, as_of: AsOf, **extra: Any) -> dict:
     result = apply_transition(case, action.value, actor, iso(as_of), **extra)
     _report(f"Høring {case}: {action.value}", result)
     return result
 
 
 @flow(name="create-hearing", flow_run_name="create {spec_path}")
-def create_hearing(spec_path: str, actor: str = DEFAULT_ACTOR, as_of: datetime | None = None):
+def create_hearing(spec_path: str, actor: str = DEFAULT_ACTOR, as_of: AsOf = None):
     """Opprett en høring i utkast fra høringsspesifikasjonen (YAML) og reserver ID-ene."""
     result = store_hearing(spec_path, actor, iso(as_of))
     _report(f"Høring {result['case']} opprettet", result)
@@ -86,35 +85,31 @@ def create_hearing(spec_path: str, actor: str = DEFAULT_ACTOR, as_of: datetime |
 
 
 @flow(name="circulate-hearing", flow_run_name="circulate {case}")
-def circulate_hearing(case: str, actor: str = DEFAULT_ACTOR, as_of: datetime | None = None):
+def circulate_hearing(case: str, actor: str = DEFAULT_ACTOR, as_of: AsOf = None):
     """Send høringen ut: høringsbrev og én e-post per mottaker i utboksen."""
     return _step(Action.CIRCULATE, case, actor, as_of)
 
 
 @flow(name="close-hearing", flow_run_name="close {case}")
-def close_hearing(case: str, actor: str = DEFAULT_ACTOR, as_of: datetime | None = None):
+def close_hearing(case: str, actor: str = DEFAULT_ACTOR, as_of: AsOf = None):
     """Lukk høringen når fristdagen er over (Europe/Oslo)."""
     return _step(Action.CLOSE, case, actor, as_of)
 
 
 @flow(name="complete-review", flow_run_name="complete review {case}")
-def complete_review(case: str, actor: str = DEFAULT_ACTOR, as_of: datetime | None = None):
+def complete_review(case: str, actor: str = DEFAULT_ACTOR, as_of: AsOf = None):
     """Marker gjennomgangen av høringssvarene som ferdig."""
     return _step(Action.REVIEW_DONE, case, actor, as_of)
 
 
 @flow(name="codify-hearing", flow_run_name="codify {case}")
-def codify_hearing(
-    case: str, decisions_path: str, actor: str = DEFAULT_ACTOR, as_of: datetime | None = None
-):
+def codify_hearing(case: str, decisions_path: str, actor: str = DEFAULT_ACTOR, as_of: AsOf = None):
     """Vedta: katalogen får de nye læringsmålene fra ikrafttredelsesdatoen."""
     return _step(Action.CODIFY, case, actor, as_of, decisions_path=decisions_path)
 
 
 @flow(name="withdraw-hearing", flow_run_name="withdraw {case}")
-def withdraw_hearing(
-    case: str, reason: str, actor: str = DEFAULT_ACTOR, as_of: datetime | None = None
-):
+def withdraw_hearing(case: str, reason: str, actor: str = DEFAULT_ACTOR, as_of: AsOf = None):
     """Trekk høringen tilbake; reserverte ID-er forblir brukt."""
     return _step(Action.WITHDRAW, case, actor, as_of, reason=reason)
 
@@ -128,7 +123,7 @@ def _cases_in(state: str) -> list[str]:
         return [row.case_number for row in rows]
 
 
-def _sweep(action: Action, state: str, actor: str, as_of: datetime | None) -> dict:
+def _sweep(action: Action, state: str, actor: str, as_of: AsOf) -> dict:
     done, waiting = [], []
     for case in _cases_in(state):
         try:
@@ -147,12 +142,12 @@ def _sweep(action: Action, state: str, actor: str, as_of: datetime | None) -> di
 
 
 @flow(name="close-due-hearings", flow_run_name="close due hearings")
-def close_due_hearings(as_of: datetime | None = None, actor: str = "scheduler") -> dict:
+def close_due_hearings(as_of: AsOf = None, actor: str = "scheduler") -> dict:
     """Lukk alle utsendte høringer der fristdagen er over (Europe/Oslo)."""
     return _sweep(Action.CLOSE, "circulated", actor, as_of)
 
 
 @flow(name="activate-goals", flow_run_name="activate goals")
-def activate_goals(as_of: datetime | None = None, actor: str = "scheduler") -> dict:
+def activate_goals(as_of: AsOf = None, actor: str = "scheduler") -> dict:
     """Sett vedtatte læringsmål i kraft på ikrafttredelsesdatoen."""
     return _sweep(Action.ACTIVATE, "codified", actor, as_of)

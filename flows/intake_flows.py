@@ -28,7 +28,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.email_intake import MailLimits
 from domain.errors import UserError
-from flows.params import moment
+from flows.params import AsOf, moment
 from mail.sources import (
     ImapSettings,
     ImapSource,
@@ -267,7 +267,7 @@ async def _publish(totals: ImportTotals, sources: Sequence[str]) -> None:
 
 @flow(name="import-responses", flow_run_name="import responses", log_prints=False)
 async def import_responses(
-    sources: list[str], as_of: datetime | None = None, report_path: str | None = None
+    sources: list[str], as_of: AsOf = None, report_path: str | None = None
 ) -> dict:
     """Import hearing responses from the sources; the counts and the report's path."""
     now = moment(as_of)
@@ -290,7 +290,7 @@ async def import_responses(
 
 
 @flow(name="import-mailbox", flow_run_name="import mailbox", log_prints=False)
-async def import_mailbox(as_of: datetime | None = None) -> dict:
+async def import_mailbox(as_of: AsOf = None) -> dict:
     """The scheduled import (every 15 minutes) from the mailbox in HOERING_IMAP_URL."""
     url = ImapSettings().url
     if not url:
@@ -308,7 +308,7 @@ def store_assignment(response_id: int, case: str, now: str) -> dict[str, Any]:
 
 
 @flow(name="assign-response", flow_run_name="assign response {response_id} to {case}")
-async def assign_response_flow(response_id: int, case: str, as_of: datetime | None = None) -> dict:
+async def assign_response_flow(response_id: int, case: str, as_of: AsOf = None) -> dict:
     """File an unmatched response under a case: tracking number, late flag, receipt."""
     now = moment(as_of)
     return store_assignment(response_id, case, now.isoformat())

@@ -15,6 +15,7 @@ from prefect import flow, task
 from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 from prefect.cache_policies import NO_CACHE
 
+from flows.params import AsOf
 from flows.params import moment as _moment
 from mail.transports import load_mail_settings, open_transport
 from services import runtime
@@ -110,7 +111,7 @@ def _send_summary_nb(report: dict) -> str:
 
 @flow(name="send-outbox", flow_run_name="send outbox", log_prints=False)
 async def send_outbox(
-    as_of: datetime | None = None, case: str | None = None, limit: int | None = None
+    as_of: AsOf = None, case: str | None = None, limit: int | None = None
 ) -> dict:
     """Deliver the pending outbox at `as_of` (default now), optionally one case, at most
     `limit` messages. Returns the send report (counts and one entry per message)."""
@@ -146,7 +147,7 @@ def _reminder_table(run: dict) -> list[dict]:
 
 
 @flow(name="send-reminders", flow_run_name="send reminders", log_prints=False)
-async def send_reminders(as_of: datetime | None = None, dry_run: bool = False) -> dict:
+async def send_reminders(as_of: AsOf = None, dry_run: bool = False) -> dict:
     """Queue the påminnelser due at `as_of` (default now), then deliver the outbox.
 
     With `dry_run` nothing is queued or sent; the result says who would get what.

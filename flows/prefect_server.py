@@ -112,6 +112,12 @@ def server_env(data_dir: Path) -> dict[str, str]:
     return env
 
 
+def record_server(data_dir: Path, url: str, pid: int) -> None:
+    """Write down the installation's server, for later commands to find."""
+    prefect_home(data_dir).mkdir(parents=True, exist_ok=True)
+    _state_path(data_dir).write_text(json.dumps({"api_url": url, "pid": pid}))
+
+
 def start_server(data_dir: Path, port: int | None = None, host: str = "127.0.0.1") -> ServerInfo:
     """Start the installation's server with `prefect server start --background`; wait
     until it answers. Returns the running one when it is already up."""
@@ -139,7 +145,7 @@ def start_server(data_dir: Path, port: int | None = None, host: str = "127.0.0.1
             f"prefect server start failed: {detail[-1] if detail else started.returncode}"
         )
     pid = int((home / PID_FILE).read_text())
-    _state_path(data_dir).write_text(json.dumps({"api_url": url, "pid": pid, "port": port}))
+    record_server(data_dir, url, pid)
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if not _pid_alive(pid):

@@ -5,7 +5,6 @@ reports what it did as an artifact. Every flow is safe to run again.
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,7 @@ from prefect.cache_policies import NO_CACHE
 
 from domain.decisions import parse_decisions
 from domain.stance import STANCE_ORDER
-from flows.params import iso
+from flows.params import AsOf, iso
 from services import publication, review, runtime, summary
 from services.files import read_text_file
 from storage.blobs import BlobStore
@@ -43,7 +42,7 @@ def apply_review_file_task(case: str, path: str, actor: str, as_of: str | None) 
 
 @flow(name="apply-review-file", flow_run_name="apply review file {case}")
 async def apply_review_file(
-    case: str, path: str, actor: str = "prefect", as_of: datetime | None = None
+    case: str, path: str, actor: str = "prefect", as_of: AsOf = None
 ) -> dict:
     """Apply a review file (YAML or CSV): every row, or none when one is wrong."""
     result = apply_review_file_task(case, path, actor, iso(as_of))
@@ -67,9 +66,7 @@ def group_campaigns_task(case: str, actor: str, as_of: str | None) -> list[dict]
 
 
 @flow(name="group-campaigns", flow_run_name="group campaigns {case}")
-async def group_campaigns(
-    case: str, actor: str = "prefect", as_of: datetime | None = None
-) -> list[dict]:
+async def group_campaigns(case: str, actor: str = "prefect", as_of: AsOf = None) -> list[dict]:
     """Find the hearing's campaigns (near-identical responses) and store the groups."""
     groups = group_campaigns_task(case, actor, iso(as_of))
     await acreate_table_artifact(
@@ -97,9 +94,7 @@ def write_summary_task(case: str, as_of: str | None, decisions_path: str | None)
 
 
 @flow(name="hearing-summary", flow_run_name="summary {case}")
-async def hearing_summary(
-    case: str, as_of: datetime | None = None, decisions_path: str | None = None
-) -> dict:
+async def hearing_summary(case: str, as_of: AsOf = None, decisions_path: str | None = None) -> dict:
     """Write the høringsoppsummering (.docx with chart, and .xlsx) of a hearing."""
     result = write_summary_task(case, iso(as_of), decisions_path)
     labels = {s.value: s.label_nb for s in STANCE_ORDER}
@@ -124,7 +119,7 @@ def export_publication_task(case: str, outdir: str, as_of: str | None) -> dict:
 
 
 @flow(name="publish-hearing", flow_run_name="publish {case}")
-async def publish_hearing(case: str, outdir: str, as_of: datetime | None = None) -> dict:
+async def publish_hearing(case: str, outdir: str, as_of: AsOf = None) -> dict:
     """Export every response of the hearing for publication, private persons masked."""
     result = export_publication_task(case, outdir, iso(as_of))
     await acreate_table_artifact(
