@@ -128,6 +128,7 @@ day "Summary"
 hoering hearing status "$CASE" --json >"$DATA/status.json"
 hoering outbox --json >"$DATA/outbox.json"
 hoering goals list --specialty BLS --on 2025-09-01 --json >"$DATA/bls.json"
+hoering responses list "$CASE" --json >"$DATA/responses.json"
 python - "$DATA" <<'PY'
 import json, sys
 from collections import Counter
@@ -139,8 +140,11 @@ outbox = json.loads((data / "outbox.json").read_text())
 goals = {g["id"]: g for g in json.loads((data / "bls.json").read_text())}
 sent = Counter(m["kind"] for m in outbox if m["status"] == "sent")
 answered = sum(r["answered"] for r in status["recipients"])
-print(f"Hearing {status['case']} is {status['state'].replace('_', ' ')}: "
-      f"{answered} of {len(status['recipients'])} recipients answered.")
+responses = json.loads((data / "responses.json").read_text())
+late = sum(1 for r in responses if r["late"])
+print(f"Hearing {status['case']} is {status['state'].replace('_', ' ')}: {len(responses)} "
+      f"responses ({late} late); {answered} of the {len(status['recipients'])} recipients "
+      "answered, the others had two reminders.")
 print("E-mails sent: " + ", ".join(f"{n} {kind}" for kind, n in sorted(sent.items())) + ".")
 new = goals.get("BLS-154")
 if new:

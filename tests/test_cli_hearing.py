@@ -127,3 +127,15 @@ def test_no_prefect_server_is_refused_in_one_line(hoering_env, flow_env):
     assert run_hoering("hearing", "create", str(SPEC_PATH), env=flow_env).code == 0
     refused = run_hoering("hearing", "close", "24/750", "--as-of", "2024-04-01", env=env)
     assert_one_line_error(refused, "cannot close", "draft")  # the state, still no server
+
+
+def test_server_status_and_stop_without_a_server(hoering_env):
+    env = {**hoering_env, "PREFECT_API_URL": ""}
+    status = run_hoering("server", "status", env=env)
+    assert status.code == 1
+    assert "No Prefect server started for this installation" in status.stdout
+    stopped = run_hoering("server", "stop", env=env)
+    assert stopped.code == 0
+    assert "No Prefect server was running" in stopped.stdout
+    assert_one_line_error(run_hoering("deploy", env=env), "hoering server start")
+    assert_one_line_error(run_hoering("worker", env=env), "hoering server start")
