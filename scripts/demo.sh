@@ -144,7 +144,7 @@ responses = json.loads((data / "responses.json").read_text())
 late = sum(1 for r in responses if r["late"])
 print(f"Hearing {status['case']} is {status['state'].replace('_', ' ')}: {len(responses)} "
       f"responses ({late} late); {answered} of the {len(status['recipients'])} recipients "
-      "answered, the others had two reminders.")
+      "answered, and reminders went only to those who had not answered yet.")
 print("E-mails sent: " + ", ".join(f"{n} {kind}" for kind, n in sorted(sent.items())) + ".")
 new = goals.get("BLS-154")
 if new:
