@@ -16,7 +16,6 @@ from typing import Annotated, Any
 import typer
 
 from cli import output
-from domain.lifecycle import Action
 from services import runtime
 from services.files import read_text_file as _read
 from storage.db import read_session
@@ -60,22 +59,23 @@ def _print_transition(result: dict, json_out: bool) -> None:
         output.stdout.print(f"  {queued} messages queued in the outbox")
 
 
-STEP_FLOWS = {
-    Action.CIRCULATE: "circulate_hearing",
-    Action.CLOSE: "close_hearing",
-    Action.REVIEW_DONE: "complete_review",
-    Action.CODIFY: "codify_hearing",
-    Action.WITHDRAW: "withdraw_hearing",
+STEP_FLOWS = {  # lifecycle action -> its flow in flows.hearing_flows
+    "circulate": "circulate_hearing",
+    "close": "close_hearing",
+    "review_done": "complete_review",
+    "codify": "codify_hearing",
+    "withdraw": "withdraw_hearing",
 }
 
 
-def _transition(case: str, action: Action, as_of: str | None, json_out: bool, **extra: Any) -> None:
+def _transition(case: str, action: str, as_of: str | None, json_out: bool, **extra: Any) -> None:
     """Check the step against the database (no Prefect), then run its flow."""
+    from domain.lifecycle import Action
     from flows.checks import check_step
 
     now = runtime.as_of_moment(as_of)
     decisions = extra.pop("decisions", None)
-    check_step(case, action, actor(), now, extra.get("reason"), decisions)
+    check_step(case, Action(action), actor(), now, extra.get("reason"), decisions)
     result = _run(STEP_FLOWS[action], case=case, actor=actor(), as_of=now, **extra)
     _print_transition(result, json_out)
 
@@ -105,19 +105,19 @@ def create(
 @hearing_app.command("circulate")
 def circulate(case: Case, as_of: AsOf = None, json_out: JsonFlag = False) -> None:
     """Send the hearing out: render the letter and queue one e-mail per recipient."""
-    _transition(case, Action.CIRCULATE, as_of, json_out)
+    _transition(case, "circulate", as_of, json_out)
 
 
 @hearing_app.command("close")
 def close(case: Case, as_of: AsOf = None, json_out: JsonFlag = False) -> None:
     """Close the hearing after the end of its deadline day (Europe/Oslo)."""
-    _transition(case, Action.CLOSE, as_of, json_out)
+    _transition(case, "close", as_of, json_out)
 
 
 @hearing_app.command("review-done")
 def review_done(case: Case, as_of: AsOf = None, json_out: JsonFlag = False) -> None:
     """Mark the review of the responses as complete."""
-    _transition(case, Action.REVIEW_DONE, as_of, json_out)
+    _transition(case, "review_done", as_of, json_out)
 
 
 @hearing_app.command("codify")
@@ -132,7 +132,7 @@ def codify(
 
     parsed = parse_decisions(_read(decisions, "decisions"), decisions)
     path = str(Path(decisions).resolve())
-    _transition(case, Action.CODIFY, as_of, json_out, decisions_path=path, decisions=parsed)
+    _transition(case, "codify", as_of, json_out, decisions_path=path, decisions=parsed)
 
 
 @hearing_app.command("withdraw")
@@ -143,7 +143,7 @@ def withdraw(
     json_out: JsonFlag = False,
 ) -> None:
     """Withdraw the hearing; its reserved IDs stay burned."""
-    _transition(case, Action.WITHDRAW, as_of, json_out, reason=reason)
+    _transition(case, "withdraw", as_of, json_out, reason=reason)
 
 
 @hearing_app.command("close-due")

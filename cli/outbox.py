@@ -12,7 +12,6 @@ import typer
 
 from cli import output
 from services import runtime
-from services.outbox import list_outbox
 from storage.db import read_session
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON on stdout, for scripts.")]
@@ -42,6 +41,8 @@ def outbox_list(ctx: typer.Context, case: CaseOption = None, json_out: JsonFlag 
     """Every message in the outbox, oldest first."""
     if ctx.invoked_subcommand is not None:
         return
+    from services.outbox import list_outbox
+
     with read_session(runtime.engine()) as session:
         rows = list_outbox(session, case)
     if json_out:
