@@ -6,7 +6,7 @@ after init) in its `stakeholders:` list; the hearing is created, then circulated
 - storage: `services.hearings.transition(CIRCULATE)` in one write transaction (rules,
   høringsbrev and change sheet, one outbox message per recipient, audit event, commit),
   on SQLite and, when reachable, on PostgreSQL;
-- flow: the same through the Prefect flow `hearing-transition` (SQLite), against
+- flow: the same through the Prefect flow `circulate-hearing` (SQLite), against
   PREFECT_API_URL if set, else a local Prefect server started in the temporary data
   dir (its start-up is reported apart and not counted), after one warm-up flow run.
 
