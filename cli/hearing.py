@@ -160,12 +160,12 @@ def close_due(as_of: AsOf = None, json_out: JsonFlag = False) -> None:
 @hearing_app.command("list")
 def list_hearings(json_out: JsonFlag = False) -> None:
     """All hearings with their state and deadline."""
-    from sqlmodel import select
+    from sqlmodel import col, select
 
     from storage.hearing_models import HearingRow
 
     with read_session(runtime.engine()) as session:
-        rows = session.exec(select(HearingRow).order_by(HearingRow.id)).all()
+        rows = session.exec(select(HearingRow).order_by(col(HearingRow.id))).all()
         data = [
             {"case": r.case_number, "title": r.title, "state": r.state, "deadline": r.deadline}
             for r in rows
@@ -300,5 +300,5 @@ def letters(case: Case, json_out: JsonFlag = False) -> None:
     output.print_table(
         f"Letters of {case}",
         ["kind", "document", "path", "sha256"],
-        [(d["kind"], d["document_number"], d["path"], d["sha256"][:16]) for d in data],
+        [(d["kind"], d["document_number"], d["path"], (d["sha256"] or "")[:16]) for d in data],
     )

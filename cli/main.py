@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 
@@ -39,8 +39,19 @@ app.add_typer(server_app, name="server")
 app.command("deploy")(deploy)
 app.command("worker")(worker)
 
+
+class _ClickError(Exception):
+    """The shape of click's ClickException, for the type checker."""
+
+    def format_message(self) -> str:
+        return str(self)
+
+
 # Typer may vendor click; find its ClickException through a public subclass.
-_CLICK_EXCEPTION = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+_CLICK_EXCEPTION = cast(
+    type[_ClickError],
+    next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"),
+)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON on stdout, for scripts.")]
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -29,7 +28,7 @@ class _CaseOrCommand(TyperGroup):
     """`hoering review 24/750` is `hoering review list 24/750`: a first argument that is no
     command name is a case number."""
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # typer's own click Context
         if args and not args[0].startswith("-") and args[0] not in self.commands:
             args = ["list", *args]
         return super().parse_args(ctx, args)
