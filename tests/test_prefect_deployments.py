@@ -29,7 +29,7 @@ import pytest
 from domain.calendar import OSLO, is_working_day
 from domain.lifecycle import Action
 from services import hearings
-from services.outbox import list_outbox
+from services.outbox_listing import list_outbox
 from storage.db import create_db_engine, read_session
 from tests.hearing_helpers import act, create, spec_text
 
