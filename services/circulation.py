@@ -7,8 +7,6 @@ from typing import Any
 
 from domain.calendar import format_date_nb, oslo_date
 from domain.letter_building import hearing_letter_context
-from rendering.change_sheet import write_change_sheet
-from rendering.letters import render_docx
 from services.hearing_records import (
     case_folder,
     id_displays,
@@ -20,6 +18,11 @@ from services.hearing_records import (
 
 
 def circulate_effects(session, hearing, facts, outcome, now, letters_dir) -> dict[str, Any]:
+    # Rendering loads python-docx and openpyxl: only for the step itself, so that a
+    # refusal checked before the flow (flows.checks) answers quickly.
+    from rendering.change_sheet import write_change_sheet
+    from rendering.letters import render_docx
+
     spec = facts.spec
     circulated_on = oslo_date(now)
     context = hearing_letter_context(

@@ -16,8 +16,6 @@ from domain.decisions import RESOLVE_NEXT, Outcome
 from domain.errors import UserError
 from domain.hearing_spec import AmendedText, DeletedGoal, HeadingChange, MovedGoal, NewGoal
 from domain.letter_building import hearing_letter_context, orientation_letter_context
-from rendering.change_sheet import write_change_sheet
-from rendering.letters import render_docx
 from services.hearing_records import (
     allocate_document_number,
     case_folder,
@@ -35,6 +33,11 @@ from storage.timeutil import to_db
 
 
 def codify_effects(session, hearing, facts, outcome, now, letters_dir) -> dict[str, Any]:
+    # Rendering loads python-docx and openpyxl: only for the step itself, so that a
+    # refusal checked before the flow (flows.checks) answers quickly.
+    from rendering.change_sheet import write_change_sheet
+    from rendering.letters import render_docx
+
     spec, decisions = facts.spec, facts.decisions
     assert decisions is not None and outcome.effective_date is not None
     effective = outcome.effective_date
