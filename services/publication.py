@@ -33,6 +33,7 @@ from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
 from sqlmodel import Session, select
 
 from domain.calendar import OSLO
+from domain.cells import csv_cell
 from domain.email_intake import ParsedMessage, parse_message
 from domain.errors import UserError
 from domain.mail_names import safe_attachment_name
@@ -289,18 +290,17 @@ def _index_csv(published: Sequence[PublishedResponse]) -> bytes:
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
     writer.writerow(INDEX_HEADERS)
     for row in published:
-        writer.writerow(
-            (
-                row.tracking_number,
-                row.sender,
-                "privatperson" if row.private else "organisasjon",
-                _local(row.received),
-                "ja" if row.late else "nei",
-                row.subject,
-                row.folder,
-                " | ".join(f.split("/", 1)[1] for f in row.files),
-            )
+        cells = (
+            row.tracking_number,
+            row.sender,
+            "privatperson" if row.private else "organisasjon",
+            _local(row.received),
+            "ja" if row.late else "nei",
+            row.subject,
+            row.folder,
+            " | ".join(f.split("/", 1)[1] for f in row.files),
         )
+        writer.writerow([csv_cell(cell) for cell in cells])
     return buffer.getvalue().encode("utf-8-sig")  # Excel reads æøå from UTF-8 with a BOM
 
 

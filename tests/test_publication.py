@@ -8,6 +8,8 @@ quotes the case is never exported.
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from datetime import datetime
 from email import policy
@@ -19,6 +21,7 @@ import pytest
 from sqlmodel import select
 
 from domain.calendar import OSLO
+from domain.cells import FORMULA_STARTS
 from domain.errors import UserError
 from domain.masking import ADDRESS_MASK, NAME_MASK
 from services.publication import INDEX_NAME, export_publication
@@ -190,3 +193,21 @@ def test_a_rerun_replaces_the_export_and_a_foreign_folder_is_refused(engine, sto
 def export(engine, store, target: Path):
     with read_session(engine) as session:
         return export_publication(session, store, CASE, target, PUBLISHED)
+
+
+def test_index_csv_cells_that_look_like_formulas_are_text(engine, store, tmp_path):
+    formula = email(
+        "Formel Testesen",
+        "formel@example.com",
+        "=1+1 sak 24/750",
+        "Innspill til høring 24/750.",
+        datetime(2024, 6, 1, 8, 0, tzinfo=OSLO),
+    )
+    import_messages(engine, store, [("formula.eml", formula)], IMPORTED)
+    export(engine, store, tmp_path / "out")
+    text = (tmp_path / "out" / INDEX_NAME).read_text(encoding="utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text), delimiter=";"))
+    (row,) = [row for row in rows if "1+1 sak 24/750" in row[5]]
+    assert row[5] == "'=1+1 sak 24/750"  # an apostrophe first: Excel and LibreOffice show text
+    starts = FORMULA_STARTS
+    assert not any(cell.startswith(starts) for row in rows for cell in row)
