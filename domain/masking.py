@@ -25,15 +25,10 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-NAME_MASK = "[navn skjermet]"
-ADDRESS_MASK = "[e-post skjermet]"
+from domain.name_finding import CLOSING as _CLOSING
+from domain.personal_data import EMAIL_MASK, NAME_MASK
 
-_CLOSING = re.compile(
-    r"(?im)^[ \t>]*(?:med\s+vennlig\s+hilsen|vennlig\s+hilsen|vennlige\s+hilsener|"
-    r"beste\s+hilsen|mvh|hilsen|hilsener|med\s+venleg\s+helsing|venleg\s+helsing|helsing|"
-    r"med\s+hilsen)\b"
-)
-_GREETING_LINE = re.compile(r"(?im)^[ \t>]*(?:hei|hallo|kjære|god\s+dag)\b[^\n]*$")
+_GREETING_LINE = re.compile(r"(?im)^[ \t>]*(?:hei|hallo|kjære|god\s+dag|heisann)\b[^\n]*$")
 _MIN_LOCAL_PART = 5
 _MIN_NAME_PART = 2
 _TITLES = frozenset({"dr", "prof", "professor", "lege", "overlege", "lis", "cand", "med"})
@@ -108,12 +103,12 @@ def name_patterns(name: str) -> list[str]:
 @dataclass(frozen=True)
 class PrivateMask:
     """Masks one private person: `mask(text)` returns the text with name and address
-    replaced by `[navn skjermet]` and `[e-post skjermet]`."""
+    replaced by `[navn skjermet]` and `[e-postadresse skjermet]`."""
 
     name: str | None
     address: str | None
     name_mask: str = NAME_MASK
-    address_mask: str = ADDRESS_MASK
+    address_mask: str = EMAIL_MASK
     _full: re.Pattern[str] | None = field(init=False, repr=False, default=None)
     _address: re.Pattern[str] | None = field(init=False, repr=False, default=None)
     _last: re.Pattern[str] | None = field(init=False, repr=False, default=None)
@@ -173,22 +168,35 @@ class PrivateMask:
 
     def _mask_first_name_where_signed(self, text: str) -> str:
         assert self._first is not None
-        spans: list[tuple[int, int]] = [m.span() for m in _GREETING_LINE.finditer(text)]
-        closing = _CLOSING.search(text)
-        if closing is not None:
-            spans.append((closing.start(), len(text)))
-        if not spans:
-            return text
-        pieces: list[str] = []
-        position = 0
-        for start, end in sorted(spans):
-            if start < position:
-                start = position
-            pieces.append(text[position:start])
-            pieces.append(self._first.sub(self.name_mask, text[start:end]))
-            position = max(position, end)
-        pieces.append(text[position:])
-        return "".join(pieces)
+        return mask_where_signed(text, self._first, self.name_mask)
 
 
-__all__ = ["ADDRESS_MASK", "NAME_MASK", "PrivateMask", "name_from_address", "name_patterns"]
+def mask_where_signed(text: str, pattern: re.Pattern[str], replacement: str) -> str:
+    """`pattern` replaced only in greeting lines and from the closing formula on: a first
+    name alone (Per, Dag, Mai) is a common word elsewhere."""
+    spans: list[tuple[int, int]] = [m.span() for m in _GREETING_LINE.finditer(text)]
+    closing = _CLOSING.search(text)
+    if closing is not None:
+        spans.append((closing.start(), len(text)))
+    if not spans:
+        return text
+    pieces: list[str] = []
+    position = 0
+    for start, end in sorted(spans):
+        if start < position:
+            start = position
+        pieces.append(text[position:start])
+        pieces.append(pattern.sub(replacement, text[start:end]))
+        position = max(position, end)
+    pieces.append(text[position:])
+    return "".join(pieces)
+
+
+__all__ = [
+    "EMAIL_MASK",
+    "NAME_MASK",
+    "PrivateMask",
+    "mask_where_signed",
+    "name_from_address",
+    "name_patterns",
+]

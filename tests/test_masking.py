@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from domain.masking import ADDRESS_MASK, NAME_MASK, PrivateMask, name_from_address
+from domain.masking import EMAIL_MASK, NAME_MASK, PrivateMask, name_from_address
 
 MESSAGE = """From: Kari Anne Nordmann-Øverås <kari.overaas@gmail.com>
 To: postmottak@helsedir.no
@@ -36,11 +36,11 @@ def test_name_and_address_are_gone_from_headers_body_and_signature(mask: Private
     for trace in ("nordmann", "øverås", "kari.overaas", "gmail"):
         assert trace not in lowered, (trace, masked)
     lines = masked.splitlines()
-    assert lines[0] == f"From: {NAME_MASK} <{ADDRESS_MASK}>"
+    assert lines[0] == f"From: {NAME_MASK} <{EMAIL_MASK}>"
     assert lines[2] == f"Subject: Innspill til 24/750 fra {NAME_MASK}"
     assert f"Jeg, {NAME_MASK}, er LIS" in masked
     assert f"{NAME_MASK} mener at" in masked
-    assert f"mailto:{ADDRESS_MASK} eller skriv til\n{ADDRESS_MASK} i Teams" in masked
+    assert f"mailto:{EMAIL_MASK} eller skriv til\n{EMAIL_MASK} i Teams" in masked
     # The first name alone in the signature is masked ...
     assert lines[-3:] == ["Med vennlig hilsen", NAME_MASK, "LIS, Oslo universitetssykehus"]
 
@@ -57,7 +57,7 @@ def test_last_name_first_and_line_breaks_between_parts() -> None:
     mask = PrivateMask.for_sender("Nordmann, Ola", "ola@nordmann.no")
     text = "Ola\nNordmann skrev. NORDMANN OLA. Nordmann, O. og O. Nordmann. ola@NORDMANN.no"
     assert mask.mask(text) == (
-        f"{NAME_MASK} skrev. {NAME_MASK}. {NAME_MASK} og {NAME_MASK}. {ADDRESS_MASK}"
+        f"{NAME_MASK} skrev. {NAME_MASK}. {NAME_MASK} og {NAME_MASK}. {EMAIL_MASK}"
     )
 
 

@@ -23,7 +23,7 @@ from sqlmodel import select
 from domain.calendar import OSLO
 from domain.cells import FORMULA_STARTS
 from domain.errors import UserError
-from domain.masking import ADDRESS_MASK, NAME_MASK
+from domain.masking import EMAIL_MASK, NAME_MASK
 from services.publication import INDEX_NAME, export_publication
 from storage.db import read_session
 from storage.intake_models import ResponseRow
@@ -95,7 +95,7 @@ def test_private_senders_are_masked_everywhere(engine, store, tmp_path):
     folder = _folder_of(files, solberg.tracking_number)
     assert folder.endswith("Privatperson")
     message = files[f"{folder}/melding.txt"].decode()
-    assert message.startswith(f"Fra: {NAME_MASK} <{ADDRESS_MASK}>\n")  # header
+    assert message.startswith(f"Fra: {NAME_MASK} <{EMAIL_MASK}>\n")  # header
     assert f"Jeg, {NAME_MASK}, er overlege i onkologi" in message  # body
     assert message.rstrip().endswith(
         f"Med vennlig hilsen\n{NAME_MASK}\nOverlege, onkologisk avdeling"
@@ -107,7 +107,7 @@ def test_private_senders_are_masked_everywhere(engine, store, tmp_path):
     attached = [name for name in files if name.startswith(f"{folder}/vedlegg/")]
     assert attached == [f"{folder}/vedlegg/Innspill fra {NAME_MASK}.docx.txt"]  # text only
     text = files[attached[0]].decode()
-    assert f"Spørsmål kan sendes til meg på {ADDRESS_MASK}." in text  # attachment text
+    assert f"Spørsmål kan sendes til meg på {EMAIL_MASK}." in text  # attachment text
     assert f"{NAME_MASK}, overlege i geriatri" in text
     assert f"Hilsen {NAME_MASK}" in files[f"{folder}/melding.txt"].decode()  # "Hilsen Jonas"
 

@@ -1,0 +1,170 @@
+"""Finding the names of private persons in a response's text, without a model.
+
+Names are recognised by where they stand, not by a list of names:
+- a signature: the lines after a closing formula ("Med vennlig hilsen", "Mvh", "Hilsen",
+  nynorsk "Venleg helsing", "Helsing") or the `-- ` separator that hold nothing but a
+  name ("Tom Hagen", "Tom", "Kari A. Nordmann-Øverås"), also on the closing line
+  ("Hilsen Tom Hagen");
+- an introduction: "jeg heter ...", "mitt navn er ...", "eg heiter ...", "Navn: ...";
+- a header line of a forwarded or quoted message ("Fra: Åse Bjørnstad <...>",
+  "From: \"Bjørnstad, Åse\" <...>") and an attribution ("... skrev Åse Bjørnstad <...>:");
+- an inverted name alone on a line ("> Bjørnstad, Åse");
+- a name right before or after contact details ("Per Olsen, tlf. 912 34 567",
+  "Per Olsen <per@...>", "kontakt Per Olsen på per.olsen@...").
+Candidates holding a word of an organisation ("sykehus", "HF", "forening" ...) or a
+common capitalised word ("Hilsen", "Oslo", "LIS" ...) are not names.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from domain.personal_data import EMAIL, is_functional_address
+
+NAME_WORD = r"[A-ZÆØÅÉÜÖÄ][a-zæøåéüöäèáó]+(?:-[A-ZÆØÅÉ][a-zæøåéüöäèáó]+)*"
+_INITIAL = r"[A-ZÆØÅ]\.(?:[ \t]?[A-ZÆØÅ]\.)*"
+_PARTICLE = r"(?:von|van|de|af|der|den)"
+NAME = rf"{NAME_WORD}(?:[ \t]+(?:{_INITIAL}|{_PARTICLE}|{NAME_WORD})){{0,3}}"
+_INVERTED = rf"({NAME_WORD}(?:[ \t]+{NAME_WORD})?)[ \t]*,[ \t]*({NAME_WORD}(?:[ \t]+{NAME_WORD})?)"
+
+CLOSING = re.compile(
+    r"(?im)^[ \t>]*(?:med\s+vennlig\s+hilsen|vennlig\s+hilsen|vennlige\s+hilsener|"
+    r"beste\s+hilsen|beste\s+helsing|mvh\.?|hilsen|hilsener|med\s+venleg\s+helsing|"
+    r"venleg\s+helsing|venlig\s+hilsen|helsing|med\s+hilsen|hilsning|--)[ \t,.!]*"
+)
+_NAME_LINE = re.compile(rf"^[ \t>]*({NAME})[ \t.,]*$")
+_INVERTED_LINE = re.compile(rf"(?m)^[ \t>]*{_INVERTED}[ \t]*$")
+_INTRODUCTION = re.compile(
+    rf"(?i:jeg\s+heter|mitt\s+navn\s+er|eg\s+heiter|namnet\s+mitt\s+er|navn\s*:|namn\s*:|"
+    rf"undertegnede,?|underteikna,?)[ \t]+({NAME})"
+)
+_HEADER_LINE = re.compile(
+    r"(?im)^[ \t>]*(?:fra|from|avsender|til|to|kopi|cc|sendt\s+fra)[ \t]*:[ \t]*(.+)$"
+)
+_ATTRIBUTION = re.compile(
+    rf"(?:skrev|wrote)[ \t]+({NAME})|({NAME})[ \t]*(?:<[^>\n]*>|\([^)\n]*@[^)\n]*\))?[ \t]*"
+    r"(?:skrev|wrote)\b"
+)
+_CONTACT = (
+    r"(?:\[(?:telefonnummer|e-postadresse|adresse) skjermet\]|<[^>\n]*@[^>\n]*>|"
+    r"\[mailto:[^\]\n]*\])"
+)
+_LINK = r"(?:[ \t]*(?:,|\(|:|-|–|på|tlf\.?|telefon|mobil|mob\.?|e-post|epost|mail|e-mail|via|"
+_LINK += r"adresse|tel\.?|nr\.?|nummer|eller|og|er|har|\bi\b))*[ \t]*"
+_BEFORE_CONTACT = re.compile(rf"({NAME}){_LINK}{_CONTACT}")
+_AFTER_CONTACT = re.compile(rf"{_CONTACT}[ \t]*[(,][ \t]*({NAME})")
+
+_NOT_NAMES_TEXT = (
+    "med vennlig vennlige hilsen hilsener mvh hei hallo kjære god dag ring kontakt telefon "
+    "tlf mobil epost e-post send ta min mitt mine vår våre jeg vi du dere han hun det den "
+    "de som til fra kopi emne sendt dato adresse navn namn skrev wrote helsing venleg "
+    "beste oslo bergen trondheim tromsø stavanger kristiansand bodø lis overlege lege "
+    "spesialist avdeling helse helsedirektoratet dr prof professor norge norsk mail "
+    "innspill høring høringssvar høringen sak svar takk mvh. the on den ved i på og "
+    "eller er ikke hvis når etter før også les se merk nb ps vedlegg videresendt "
+    "melding original message forwarded subject date sent to cc from mandag tirsdag "
+    "onsdag torsdag fredag lørdag søndag januar februar mars april mai juni juli august "
+    "september oktober november desember kl eg ho me dokkar bergen universitetet "
+    "læringsmål læringsmålet spesialitet indremedisin kirurgi allmennmedisin"
+)
+NOT_NAMES = frozenset(_NOT_NAMES_TEXT.split())  # capitalised words that are no names
+ORGANISATION_WORDS = (
+    "sykehus", "universitet", "forening", "direktorat", "avdeling", "klinikk", "kommune",
+    "senter", "institutt", "fakultet", "komité", "komite", "foretak", "tjeneste", "rhf",
+    "hf", "as", "asa", "sa", "helse", "legevakt", "seksjon", "gruppe", "utvalg", "råd",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class FoundName:
+    """A name found in the text; `single` names (one word: a first name alone) are
+    masked only where found, whole names everywhere."""
+
+    name: str
+    address: str | None = None
+
+    @property
+    def single(self) -> bool:
+        return len(self.name.split()) == 1
+
+
+def _clean(candidate: str) -> str | None:
+    words = [w for w in re.split(r"[ \t]+", candidate.strip(" \t.,")) if w]
+    while words and words[0].lower() in NOT_NAMES:
+        words = words[1:]
+    while words and words[-1].lower().rstrip(".") in NOT_NAMES:
+        words = words[:-1]
+    if not words or len(words) > 4:
+        return None
+    for word in words:
+        lowered = word.lower().rstrip(".")
+        if lowered in NOT_NAMES or any(lowered.endswith(o) for o in ORGANISATION_WORDS[:14]):
+            return None
+        if lowered in ORGANISATION_WORDS:
+            return None
+    if all(re.fullmatch(_INITIAL, w) for w in words):
+        return None
+    return " ".join(words)
+
+
+def _signature_names(text: str) -> list[str]:
+    found: list[str] = []
+    for closing in CLOSING.finditer(text):
+        rest = text[closing.end() :]
+        same_line, _, after = rest.partition("\n")
+        if same_line.strip():
+            match = re.match(rf"[ \t]*({NAME})[ \t.,!]*$", same_line)
+            if match:
+                found.append(match.group(1))
+            continue
+        lines = [line for line in after.splitlines()[:4] if line.strip(" \t>")]
+        for line in lines[:2]:
+            match = _NAME_LINE.match(line)
+            if match:
+                found.append(match.group(1))
+    return found
+
+
+def _header_names(text: str) -> list[FoundName]:
+    found: list[FoundName] = []
+    for line in _HEADER_LINE.finditer(text):
+        value = line.group(1)
+        for part in re.split(r"[;]|,(?=[^,]*@)", value):
+            addresses = EMAIL.findall(part)
+            if addresses and all(is_functional_address(a) for a in addresses):
+                continue
+            name = re.sub(r"<[^>]*>|\[mailto:[^\]]*\]|\([^)]*@[^)]*\)", " ", part)
+            name = EMAIL.sub(" ", name).strip().strip("\"'")
+            inverted = re.fullmatch(_INVERTED, name)
+            if inverted:
+                name = f"{inverted.group(2)} {inverted.group(1)}"
+            if re.fullmatch(NAME, name):
+                found.append(FoundName(name, addresses[0] if addresses else None))
+    return found
+
+
+def find_names(text: str) -> list[FoundName]:
+    """The private persons' names `text` shows, in the order found (duplicates kept out)."""
+    text = unicodedata.normalize("NFC", text)
+    candidates: list[FoundName] = _header_names(text)
+    raw: list[str] = _signature_names(text)
+    raw += [m.group(1) for m in _INTRODUCTION.finditer(text)]
+    raw += [f"{m.group(2)} {m.group(1)}" for m in _INVERTED_LINE.finditer(text)]
+    raw += [m.group(1) or m.group(2) for m in _ATTRIBUTION.finditer(text)]
+    raw += [m.group(1) for m in _BEFORE_CONTACT.finditer(text)]
+    raw += [m.group(1) for m in _AFTER_CONTACT.finditer(text)]
+    candidates += [FoundName(name) for name in raw]
+    seen: set[str] = set()
+    names: list[FoundName] = []
+    for candidate in candidates:
+        name = _clean(candidate.name)
+        if name is None or name.casefold() in seen:
+            continue
+        seen.add(name.casefold())
+        names.append(FoundName(name, candidate.address))
+    return names
+
+
+__all__ = ["CLOSING", "NAME", "NAME_WORD", "FoundName", "find_names"]
