@@ -51,8 +51,9 @@ _CONTACT = (
     r"(?:\[(?:telefonnummer|e-postadresse|adresse) skjermet\]|<[^>\n]*@[^>\n]*>|"
     r"\[mailto:[^\]\n]*\])"
 )
-_LINK = r"(?:[ \t]*(?:,|\(|:|-|–|på|tlf\.?|telefon|mobil|mob\.?|e-post|epost|mail|e-mail|via|"
-_LINK += r"adresse|tel\.?|nr\.?|nummer|eller|og|er|har|\bi\b))*[ \t]*"
+_LINK = r"(?:[ \t]*\n?[ \t]*(?:,|\(|<|:|-|–|på|tlf\.?|telefon|mobil|mob\.?|e-post|epost|"
+_LINK += r"mail|e-mail|via|"
+_LINK += r"adresse|tel\.?|nr\.?|nummer|eller|og|er|har|\bi\b))*[ \t]*\n?[ \t]*"
 _BEFORE_CONTACT = re.compile(rf"({NAME}){_LINK}{_CONTACT}")
 _AFTER_CONTACT = re.compile(rf"{_CONTACT}[ \t]*[(,][ \t]*({NAME})")
 

@@ -95,10 +95,28 @@ def mask_national_ids(text: str) -> str:
     return _ELEVEN_DIGITS.sub(replace, text)
 
 
+_PHONE_DIGITS = r"(?:\+|00)?(?:47[ \t-]?)?\d(?:[ \t-]?\d){7}(?!\d)"
+CUED_PHONE = re.compile(
+    r"(?i)((?<!\w)(?:tlf\.?|telefon(?:nummer)?|telefonnr\.?|mob(?:il)?\.?|mobilnummer|"
+    r"ring(?:je)?(?:\s+\S+){0,3}?\s+på|nås\s+på|nåast\s+på|tel\.?|nr\.?)[ \t:]*)"
+    rf"({_PHONE_DIGITS})"
+)
+COUNTRY_CODE_PHONE = re.compile(r"(?<![\w+])(?:\+|00)47[ \t-]?\d(?:[ \t-]?\d){7}(?!\d)")
+
+
 def mask_phone_numbers(text: str) -> str:
-    """Valid phone numbers (Norwegian by default, any with a country code) masked."""
+    """Phone numbers masked: valid numbers (Norwegian by default, any with a country
+    code), and also numbers the library does not know as allocated when they carry +47
+    or follow a cue ("tlf.", "mobil", "ring meg på")."""
+    text = COUNTRY_CODE_PHONE.sub(PHONE_MASK, text)
+    text = CUED_PHONE.sub(lambda m: m.group(1) + PHONE_MASK, text)
     matcher = phonenumbers.PhoneNumberMatcher(text, "NO", leniency=phonenumbers.Leniency.VALID)
-    spans = [(match.start, match.end) for match in matcher]
+    spans = []
+    for match in matcher:
+        start = match.start
+        if match.raw_string.startswith("(") and ")" not in match.raw_string:
+            start += 1  # "(912 34 567)": the bracket is the sentence's, not the number's
+        spans.append((start, match.end))
     for start, end in reversed(spans):
         text = text[:start] + PHONE_MASK + text[end:]
     return text

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from domain.masking import NAME_MASK, PrivateMask, mask_where_signed
-from domain.name_finding import FoundName, find_names
+from domain.name_finding import NAME_WORD, FoundName, find_names
 from domain.personal_data import mask_identifiers
 
 _BEFORE_PLACEHOLDER = (
@@ -32,6 +32,17 @@ _BEFORE_PLACEHOLDER = (
 
 def _nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
+
+
+def _completed_first_names(found: list[FoundName], texts: list[str]) -> list[FoundName]:
+    """A first name signed alone ("Frøydis") followed by a surname elsewhere in the
+    response ("Høringssvar – Frøydis Nordmann-Øverås") gives that whole name."""
+    completed: list[FoundName] = []
+    for single in {f.name for f in found if f.single}:
+        pattern = re.compile(rf"(?<!\w){re.escape(single)}[ \t]+{NAME_WORD}(?![\w-])")
+        for text in texts:
+            completed += [FoundName(m.group(0)) for m in pattern.finditer(text)]
+    return completed
 
 
 @dataclass(frozen=True)
@@ -46,9 +57,9 @@ class ResponseMasker:
         cls, sender_name: str | None, sender_address: str | None, texts: Iterable[str]
     ) -> ResponseMasker:
         sender = PrivateMask.for_sender(sender_name, sender_address)
-        found: list[FoundName] = []
-        for text in texts:
-            found += find_names(mask_identifiers(_nfc(text)))
+        masked = [mask_identifiers(_nfc(text)) for text in texts]
+        found: list[FoundName] = [name for text in masked for name in find_names(text)]
+        found += _completed_first_names(found, masked)
         whole = sorted(
             {f.name for f in found if not f.single}, key=lambda n: (-len(n), n.casefold())
         )

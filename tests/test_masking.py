@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from domain.masking import EMAIL_MASK, NAME_MASK, PrivateMask, name_from_address
+from domain.personal_data import ADDRESS_MASK as STREET_MASK
+from domain.personal_data import (
+    BIRTH_DATE_MASK,
+    NATIONAL_ID_MASK,
+    PHONE_MASK,
+    is_national_id,
+    mask_identifiers,
+)
+from domain.response_masking import ResponseMasker
 
 MESSAGE = """From: Kari Anne Nordmann-Øverås <kari.overaas@gmail.com>
 To: postmottak@helsedir.no
@@ -86,3 +97,78 @@ def test_a_mask_without_name_or_address_changes_nothing() -> None:
     mask = PrivateMask.for_sender(None, None)
     assert mask.is_empty
     assert mask.mask(MESSAGE) == MESSAGE
+
+
+# --- structured identifiers and names found in the text (domain.personal_data, name_finding)
+
+PHONES = ("912 34 567", "+47 41234567", "98 76 54 32", "+4799887766", "004791122334", "22 33 44 55")
+
+
+@pytest.mark.parametrize("number", PHONES)
+def test_phone_numbers_in_every_common_form_are_masked(number: str) -> None:
+    assert mask_identifiers(f"Ring meg på {number}, eller skriv.") == (
+        f"Ring meg på {PHONE_MASK}, eller skriv."
+    )
+    assert mask_identifiers(f"({number})") == f"({PHONE_MASK})"
+
+
+def test_national_ids_are_masked_only_with_valid_check_digits() -> None:
+    assert is_national_id("01018010018") and is_national_id("41018010001")  # D-nummer
+    assert not is_national_id("01018012345") and not is_national_id("99999999999")
+    text = "Fnr 01018010018, D-nummer 410180 10001, kontonr. 01018012345."
+    assert mask_identifiers(text) == (
+        f"Fnr {NATIONAL_ID_MASK}, D-nummer {NATIONAL_ID_MASK}, kontonr. 01018012345."
+    )
+
+
+def test_case_numbers_dates_and_goal_ids_are_never_masked() -> None:
+    text = (
+        "Sak 24/750 og 23/1412, vår ref. 24/750-12, mottatt 12.05.2024 (2024-05-12), "
+        "læringsmål BLS-154 og KIR-012, 31. mai 2024, 20240512, versjon 2.1.3."
+    )
+    assert mask_identifiers(text) == text
+    masker = ResponseMasker.for_response("Kari Nordmann", "kari@example.no", [text])
+    assert masker.mask(text) == text
+
+
+def test_addresses_birth_dates_and_private_e_mail_are_masked() -> None:
+    text = (
+        "Jeg bor i Storgata 1, 0155 Oslo og er født 12.03.1987. Post til Kirkeveien 12B\n"
+        "0368 OSLO. Fødd 3. mars 1990. Skriv til tom.h@gmail.com, ikke postmottak@helsedir.no."
+    )
+    assert mask_identifiers(text) == (
+        f"Jeg bor i {STREET_MASK} og er født {BIRTH_DATE_MASK}. Post til {STREET_MASK}. "
+        f"Fødd {BIRTH_DATE_MASK}. Skriv til {EMAIL_MASK}, ikke postmottak@helsedir.no."
+    )
+
+
+RESPONSE = """Hei,
+
+Jeg støtter BLS-154. Kontakt min kollega Per Olsen på 912 34 567 eller Siv Bråten-Li
+(siv.bl@online.no) for å høre mer.
+
+Med vennlig hilsen
+Tom Hagen
+
+Den 3. mars 2024 kl. 10.12 skrev Åse Bjørnstad <ase.b@online.no>:
+> Enig i sak 24/750.
+> Bjørnstad, Åse
+
+---------- Videresendt melding ---------
+Fra: Ola Nordbø <ola.n@hotmail.com>
+Til: Helsedirektoratet <postmottak@helsedir.no>
+
+Hilsen
+Ola
+"""
+
+
+def test_names_are_found_by_where_they_stand() -> None:
+    masker = ResponseMasker.for_response(None, "tom.h@gmail.com", [RESPONSE])
+    masked = masker.mask(RESPONSE)
+    for name in ("Tom", "Hagen", "Per Olsen", "Bråten", "Åse", "Bjørnstad", "Ola", "Nordbø"):
+        assert not re.search(rf"(?<!\w){name}(?!\w)", masked), (name, masked)
+    assert "Jeg støtter BLS-154. Kontakt min kollega [navn skjermet] på " in masked
+    assert f"> {NAME_MASK}\n" in masked and "Helsedirektoratet <postmottak@helsedir.no>" in masked
+    assert masked.rstrip().endswith(f"Hilsen\n{NAME_MASK}")
+    assert masker.mask_file_name("Høringssvar_Tom_Hagen.docx") == f"Høringssvar {NAME_MASK}.docx"
