@@ -59,6 +59,7 @@ def main() -> int:
         figures.identifier_rate == 1.0
         and figures.name_rate >= 0.95
         and figures.kept_lost == 0
+        and figures.sentences_altered == 0
         and figures.organisations_identical == figures.organisations
     )
     return 0 if ok else 1

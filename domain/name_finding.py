@@ -34,7 +34,15 @@ CLOSING = re.compile(
     r"beste\s+hilsen|beste\s+helsing|mvh\.?|hilsen|hilsener|med\s+venleg\s+helsing|"
     r"venleg\s+helsing|venlig\s+hilsen|helsing|med\s+hilsen|hilsning|--)[ \t,.!]*"
 )
-_NAME_LINE = re.compile(rf"^[ \t>]*({NAME})[ \t.,]*$")
+_TITLE = r"(?:(?:dr|prof|lege|overlege|lis\d?|cand\.med)\.?[ \t]+)?"
+# A signature line: a name, maybe after a title ("Dr. Kari Nordmann") and before a role
+# ("Kari Nordmann, LIS 2" / "Kari Nordmann (overlege)").
+_NAME_LINE = re.compile(
+    rf"^[ \t>]*(?i:{_TITLE})({NAME})[ \t.]*(?:$|[,(–][^\n]*$|[ \t]-[ \t][^\n]*$)"
+)
+_CAPITALS_LINE = re.compile(
+    r"^[ \t>]*([A-ZÆØÅ]{2,}(?:-[A-ZÆØÅ]{2,})?(?:[ \t]+[A-ZÆØÅ]{2,}(?:-[A-ZÆØÅ]{2,})?){1,3})[ \t.]*$"
+)
 _INVERTED_LINE = re.compile(rf"(?m)^[ \t>]*{_INVERTED}[ \t]*$")
 _INTRODUCTION = re.compile(
     rf"(?i:jeg\s+heter|mitt\s+navn\s+er|eg\s+heiter|namnet\s+mitt\s+er|navn\s*:|namn\s*:|"
@@ -125,6 +133,9 @@ def _signature_names(text: str) -> list[str]:
             match = _NAME_LINE.match(line)
             if match:
                 found.append(match.group(1))
+            capitals = _CAPITALS_LINE.match(line)
+            if capitals:  # "KARI NORDMANN": masked in any case, as a name in capitals
+                found.append("-".join(w.capitalize() for w in capitals.group(1).split("-")).title())
     return found
 
 

@@ -82,6 +82,7 @@ class Planted:
     identifiers: list[str] = field(default_factory=list)
     names: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
+    sentences: list[str] = field(default_factory=list)  # text without personal data
     raw: bytes = b""
     attachments: dict[str, bytes] = field(default_factory=dict)
 
@@ -136,6 +137,7 @@ def _ascii(text: str) -> str:
 
 
 def private_address(rng: random.Random, first: str, last: str) -> str:
+    first = first.split()[0]
     local = rng.choice(
         (f"{first}.{last}", f"{first}{last[0]}", f"{first[0]}{last}", f"{first}.{last[0]}")
     )
@@ -197,6 +199,10 @@ THIRD_PARTY = (
     "Du kan ringje {name} på {phone}.",
     "Seksjonsleder {name} (mobil {phone}) har sett på saken.",
     "Jeg har snakket med {name} <{mail}>, som støtter dette.",
+    "Kontaktinformasjon: {mail} ({name}).",
+    "{name}, mobil {phone}, var også med på møtet.",
+    "Ta kontakt med {name} ({phone}) eller meg.",
+    "E-post til {name}: {mail}",
 )
 CLOSINGS = (
     "Med vennlig hilsen",
@@ -222,7 +228,9 @@ class _Draft:
         for token, value in (("{case}", case), ("{goal}", goal), ("{date}", date)):
             if token in sentence:
                 self.planted.kept.append(value)
-        return sentence.format(case=case, goal=goal, date=date)
+        text = sentence.format(case=case, goal=goal, date=date)
+        self.planted.sentences.append(text)
+        return text
 
     def identifier(self, value: str) -> str:
         self.planted.identifiers.append(value)
@@ -230,6 +238,9 @@ class _Draft:
 
     def name(self) -> tuple[str, str, str]:
         first, last = person(self.rng, self.taken)
+        if self.rng.random() < 0.15:  # a middle name: "Kari Ingrid Hansen"
+            middle, _ = person(self.rng, self.taken)
+            first = f"{first} {middle}"
         self.planted.names.append(f"{first} {last}")
         return first, last, f"{first} {last}"
 
@@ -284,8 +295,10 @@ def _forward(draft: _Draft, own: str) -> str:
     first, last, full = draft.name()
     mail = draft.identifier(private_address(rng, first, last))
     sender = rng.choice(
-        (f"{full} <{mail}>", f"{full} [mailto:{mail}]", f'"{last}, {first}" <{mail}>')
+        (f"{full} <{mail}>", f"{full} [mailto:{mail}]", f'"{last}, {first}" <{mail}>', full)
     )
+    if sender == full:
+        draft.planted.identifiers.remove(mail)
     return "\n".join(
         (
             rng.choice(("---------- Videresendt melding ----------", "-----Original Message-----")),
@@ -306,7 +319,8 @@ def _signature(draft: _Draft, first: str, full: str) -> str:
     rng = draft.rng
     closing = rng.choice(CLOSINGS)
     shown = rng.choice((full, full, first))
-    lines = [f"{closing} {shown}" if rng.random() < 0.2 else f"{closing}\n{shown}"]
+    gap = "\n\n" if rng.random() < 0.2 else "\n"
+    lines = [f"{closing} {shown}" if rng.random() < 0.2 else f"{closing}{gap}{shown}"]
     lines.append(rng.choice(TITLES))
     if rng.random() < 0.3:
         lines.append("Tlf. " + draft.identifier(phone(rng)))

@@ -37,6 +37,8 @@ class Figures:
     names_masked: int = 0
     kept: int = 0
     kept_lost: int = 0
+    sentences: int = 0
+    sentences_altered: int = 0
     organisations_identical: int = 0
     leaks: list[str] = field(default_factory=list)
 
@@ -55,6 +57,8 @@ class Figures:
             f"({self.identifier_rate:.1%})",
             f"planted names masked: {self.names_masked}/{self.names} ({self.name_rate:.1%})",
             f"case numbers, dates, goal IDs masked: {self.kept_lost} of {self.kept}",
+            f"sentences without personal data altered: {self.sentences_altered} of "
+            f"{self.sentences}",
             f"organisation responses byte-identical: {self.organisations_identical}/"
             f"{self.organisations}",
         ]
@@ -123,6 +127,12 @@ def evaluate(corpus: list[Planted], folders: dict[str, Path]) -> Figures:
             figures.kept_lost += lost
             if lost:
                 figures.leaks.append(f"{folder.name}: {value!r} masked")
+        flat = " ".join(text.split())
+        for sentence in planted.sentences:
+            figures.sentences += 1
+            if " ".join(sentence.split()) not in flat:
+                figures.sentences_altered += 1
+                figures.leaks.append(f"{folder.name}: sentence altered: {sentence!r}")
     return figures
 
 

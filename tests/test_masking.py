@@ -172,3 +172,25 @@ def test_names_are_found_by_where_they_stand() -> None:
     assert f"> {NAME_MASK}\n" in masked and "Helsedirektoratet <postmottak@helsedir.no>" in masked
     assert masked.rstrip().endswith(f"Hilsen\n{NAME_MASK}")
     assert masker.mask_file_name("Høringssvar_Tom_Hagen.docx") == f"Høringssvar {NAME_MASK}.docx"
+
+
+@pytest.mark.parametrize(
+    "signature",
+    [
+        "Med vennlig hilsen\nDr. Kari Nordmann\n",
+        "Mvh\nKari Nordmann, LIS 2 i indremedisin\n",
+        "Venleg helsing\n\nKARI NORDMANN\n",
+        "Hilsen Kari Nordmann\n",
+    ],
+)
+def test_a_signature_gives_the_name_in_its_usual_forms(signature: str) -> None:
+    text = f"Innspill til BLS-154.\n\n{signature}"
+    masker = ResponseMasker.for_response(None, "kn1987@online.no", [text])
+    masked = masker.mask(text)
+    assert "Kari" not in masked and "Nordmann" not in masked.title(), masked
+    assert masked.startswith("Innspill til BLS-154.") and NAME_MASK in masked
+
+
+def test_organisations_and_roles_in_a_signature_are_not_names() -> None:
+    text = "Hei.\n\nMvh\nOslo universitetssykehus HF\nLIS\n"
+    assert ResponseMasker.for_response(None, "x@online.no", [text]).mask(text) == text
