@@ -335,7 +335,7 @@ def publish_command(
     as_of: AsOf = None,
     json_out: JsonFlag = False,
 ) -> None:
-    """Export every response for publication; private persons' names and addresses masked."""
+    """Export every response for publication; private persons' personal data masked."""
     wanted = _checked(case, as_of)
     target = str(Path(outdir).expanduser().resolve())
     result = _run("publish_hearing", case=wanted, outdir=target, as_of=as_of)

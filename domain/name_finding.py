@@ -79,11 +79,16 @@ _NOT_NAMES_TEXT = (
     "læringsmål læringsmålet spesialitet indremedisin kirurgi allmennmedisin"
 )
 NOT_NAMES = frozenset(_NOT_NAMES_TEXT.split())  # capitalised words that are no names
-ORGANISATION_WORDS = (
-    "sykehus", "universitet", "forening", "direktorat", "avdeling", "klinikk", "kommune",
-    "senter", "institutt", "fakultet", "komité", "komite", "foretak", "tjeneste", "rhf",
-    "hf", "as", "asa", "sa", "helse", "legevakt", "seksjon", "gruppe", "utvalg", "råd",
+# Parts of an organisation's name: stems found inside a word ("Sykehuset", "Legevakten"),
+# and short words that must stand alone ("HF", "AS").
+ORGANISATION_STEMS = (
+    "sykehus", "sjukehus", "universitet", "forening", "direktorat", "avdeling", "klinikk",
+    "kommune", "senter", "institutt", "fakultet", "komité", "komite", "foretak", "tjeneste",
+    "legevakt", "seksjon", "utvalg", "høgskole", "høyskole", "poliklinikk", "kontor",
 )  # fmt: skip
+ORGANISATION_WORDS = frozenset(
+    {"rhf", "hf", "as", "asa", "sa", "helse", "gruppe", "råd", "ous", "unn", "ntnu", "uio"}
+)
 
 
 @dataclass(frozen=True)
@@ -109,9 +114,9 @@ def _clean(candidate: str) -> str | None:
         return None
     for word in words:
         lowered = word.lower().rstrip(".")
-        if lowered in NOT_NAMES or any(lowered.endswith(o) for o in ORGANISATION_WORDS[:14]):
+        if lowered in NOT_NAMES or lowered in ORGANISATION_WORDS:
             return None
-        if lowered in ORGANISATION_WORDS:
+        if any(stem in lowered for stem in ORGANISATION_STEMS):
             return None
     if all(re.fullmatch(_INITIAL, w) for w in words):
         return None

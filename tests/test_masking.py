@@ -194,3 +194,7 @@ def test_a_signature_gives_the_name_in_its_usual_forms(signature: str) -> None:
 def test_organisations_and_roles_in_a_signature_are_not_names() -> None:
     text = "Hei.\n\nMvh\nOslo universitetssykehus HF\nLIS\n"
     assert ResponseMasker.for_response(None, "x@online.no", [text]).mask(text) == text
+    text = "Spør Sykehuset Innlandet, tlf. 62 53 40 00, eller Per Olsen på 912 34 567."
+    assert ResponseMasker.for_response(None, None, [text]).mask(text) == (
+        f"Spør Sykehuset Innlandet, tlf. {PHONE_MASK}, eller {NAME_MASK} på {PHONE_MASK}."
+    )
