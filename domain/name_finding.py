@@ -86,6 +86,11 @@ ORGANISATION_STEMS = (
     "kommune", "senter", "institutt", "fakultet", "komité", "komite", "foretak", "tjeneste",
     "legevakt", "seksjon", "utvalg", "høgskole", "høyskole", "poliklinikk", "kontor",
 )  # fmt: skip
+# A role before a name at the start of a sentence ("Seksjonsleder Ola Røed") is no name.
+ROLE_ENDINGS = (
+    "leder", "lege", "direktør", "sjef", "rådgiver", "sykepleier", "veileder", "kollega",
+    "professor", "koordinator", "konsulent", "spesialist", "kandidat", "student",
+)  # fmt: skip
 ORGANISATION_WORDS = frozenset(
     {"rhf", "hf", "as", "asa", "sa", "helse", "gruppe", "råd", "ous", "unn", "ntnu", "uio"}
 )
@@ -106,7 +111,7 @@ class FoundName:
 
 def _clean(candidate: str) -> str | None:
     words = [w for w in re.split(r"[ \t]+", candidate.strip(" \t.,")) if w]
-    while words and words[0].lower() in NOT_NAMES:
+    while words and (words[0].lower() in NOT_NAMES or words[0].lower().endswith(ROLE_ENDINGS)):
         words = words[1:]
     while words and words[-1].lower().rstrip(".") in NOT_NAMES:
         words = words[:-1]
