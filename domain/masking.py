@@ -155,20 +155,38 @@ class PrivateMask:
 
     def mask(self, text: str) -> str:
         """`text` (NFC-normalised) with the person's address and name masked."""
-        text = _nfc(text)
-        if self._address is not None:
-            text = self._address.sub(self.address_mask, text)
-        if self._full is not None:
-            text = self._full.sub(self.name_mask, text)
-        if self._last is not None:
-            text = self._last.sub(self.name_mask, text)
-        if self._first is not None:
-            text = self._mask_first_name_where_signed(text)
+        return mask_people(_nfc(text), [self])
+
+    def mask_step(self, text: str, step: int) -> str:
+        """One of the `STEPS` masking steps: 0 the address, 1 the full name in its
+        variants, 2 the surname alone, 3 the first name where signed."""
+        if step == 0 and self._address is not None:
+            return self._address.sub(self.address_mask, text)
+        if step == 1 and self._full is not None:
+            return self._full.sub(self.name_mask, text)
+        if step == 2 and self._last is not None:
+            return self._last.sub(self.name_mask, text)
+        if step == 3 and self._first is not None:
+            return self._mask_first_name_where_signed(text)
         return text
 
     def _mask_first_name_where_signed(self, text: str) -> str:
         assert self._first is not None
         return mask_where_signed(text, self._first, self.name_mask)
+
+
+STEPS = range(4)
+
+
+def mask_people(text: str, people: list[PrivateMask]) -> str:
+    """`text` with several people masked step by step (every full name before any surname
+    alone), the longest names first: "Sindre Håkon Sandnes" is masked whole before the
+    sender's "Sandnes" alone could cut it apart."""
+    ordered = sorted(people, key=lambda p: -len(p.name or ""))
+    for step in STEPS:
+        for person in ordered:
+            text = person.mask_step(text, step)
+    return text
 
 
 def mask_where_signed(text: str, pattern: re.Pattern[str], replacement: str) -> str:
@@ -196,6 +214,7 @@ __all__ = [
     "EMAIL_MASK",
     "NAME_MASK",
     "PrivateMask",
+    "mask_people",
     "mask_where_signed",
     "name_from_address",
     "name_patterns",

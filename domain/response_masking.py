@@ -20,7 +20,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from domain.masking import NAME_MASK, PrivateMask, mask_where_signed
+from domain.masking import NAME_MASK, PrivateMask, mask_people, mask_where_signed
 from domain.name_finding import NAME_WORD, FoundName, find_names
 from domain.personal_data import mask_identifiers
 
@@ -70,9 +70,7 @@ class ResponseMasker:
 
     def mask(self, text: str) -> str:
         """`text` with identifiers and names replaced by placeholders."""
-        text = mask_identifiers(_nfc(text))
-        for person in self.people:
-            text = person.mask(text)
+        text = mask_people(mask_identifiers(_nfc(text)), list(self.people))
         for pattern in self.first_names:
             text = mask_where_signed(text, pattern, NAME_MASK)
             near = re.compile(pattern.pattern + _BEFORE_PLACEHOLDER)

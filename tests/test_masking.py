@@ -198,3 +198,9 @@ def test_organisations_and_roles_in_a_signature_are_not_names() -> None:
     assert ResponseMasker.for_response(None, None, [text]).mask(text) == (
         f"Spør Sykehuset Innlandet, tlf. {PHONE_MASK}, eller {NAME_MASK} på {PHONE_MASK}."
     )
+
+
+def test_a_longer_name_is_masked_whole_before_the_senders_surname_alone() -> None:
+    text = "Mitt navn er Sindre Håkon Sandnes.\n\nVenleg helsing Sindre Håkon Sandnes"
+    masker = ResponseMasker.for_response(None, "sindre.sandnes@outlook.com", [text])
+    assert masker.mask(text) == f"Mitt navn er {NAME_MASK}.\n\nVenleg helsing {NAME_MASK}"
