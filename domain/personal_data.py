@@ -98,7 +98,7 @@ def mask_national_ids(text: str) -> str:
 _PHONE_DIGITS = r"(?:\+|00)?(?:47[ \t-]?)?\d(?:[ \t-]?\d){7}(?!\d)"
 CUED_PHONE = re.compile(
     r"(?i)((?<!\w)(?:tlf\.?|telefon(?:nummer)?|telefonnr\.?|mob(?:il)?\.?|mobilnummer|"
-    r"ring(?:je)?(?:\s+\S+){0,3}?\s+på|nås\s+på|nåast\s+på|tel\.?|nr\.?)[ \t:]*)"
+    r"ring(?:je)?(?:\s+\S+){0,3}?\s+på|nås\s+på|nåast\s+på|tel\.?)[ \t:]*)"
     rf"({_PHONE_DIGITS})"
 )
 COUNTRY_CODE_PHONE = re.compile(r"(?<![\w+])(?:\+|00)47[ \t-]?\d(?:[ \t-]?\d){7}(?!\d)")

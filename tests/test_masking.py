@@ -204,3 +204,8 @@ def test_a_longer_name_is_masked_whole_before_the_senders_surname_alone() -> Non
     text = "Mitt navn er Sindre Håkon Sandnes.\n\nVenleg helsing Sindre Håkon Sandnes"
     masker = ResponseMasker.for_response(None, "sindre.sandnes@outlook.com", [text])
     assert masker.mask(text) == f"Mitt navn er {NAME_MASK}.\n\nVenleg helsing {NAME_MASK}"
+
+
+def test_numbers_that_are_no_phone_numbers_stay() -> None:
+    text = "Saksnr. 20241234, org.nr. 983 971 636, kl. 0800-1600, 2024-2025, nr. 12 av 14."
+    assert mask_identifiers(text) == text
