@@ -125,7 +125,8 @@ class PrivateMask:
             address = _nfc(self.address.strip().strip("<>"))
             address_patterns.append(re.escape(address))
             local = address.split("@", 1)[0]
-            if len(local) >= _MIN_LOCAL_PART:
+            if len(local) >= _MIN_LOCAL_PART and not local.isalpha():
+                # "kari.overaas" alone is the person; "anonym" alone is a word.
                 address_patterns.append(re.escape(local) + r"(?![\w.]*@)")
         parts = _name_parts(self.name) if self.name else []
         object.__setattr__(self, "_address", compiled(address_patterns))
@@ -172,7 +173,10 @@ class PrivateMask:
 
     def _mask_first_name_where_signed(self, text: str) -> str:
         assert self._first is not None
-        return mask_where_signed(text, self._first, self.name_mask)
+        text = mask_where_signed(text, self._first, self.name_mask)
+        # A line holding the first name alone ("> Petter" under a quoted message).
+        alone = re.compile(rf"(?m)^([ \t>]*){self._first.pattern}([ \t.,!]*)$")
+        return alone.sub(rf"\g<1>{self.name_mask}\g<2>", text)
 
 
 STEPS = range(4)

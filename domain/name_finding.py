@@ -76,7 +76,9 @@ _NOT_NAMES_TEXT = (
     "melding original message forwarded subject date sent to cc from mandag tirsdag "
     "onsdag torsdag fredag lørdag søndag januar februar mars april mai juni juli august "
     "september oktober november desember kl eg ho me dokkar bergen universitetet "
-    "læringsmål læringsmålet spesialitet indremedisin kirurgi allmennmedisin"
+    "læringsmål læringsmålet spesialitet indremedisin kirurgi allmennmedisin "
+    "mob tel faks fax sentralbord direkte privat jobb arbeid hjem web www email "
+    "også både takk kjære"
 )
 NOT_NAMES = frozenset(_NOT_NAMES_TEXT.split())  # capitalised words that are no names
 # Parts of an organisation's name: stems found inside a word ("Sykehuset", "Legevakten"),
@@ -167,6 +169,12 @@ def _header_names(text: str) -> list[FoundName]:
     return found
 
 
+def is_name_word(word: str) -> bool:
+    """Whether a capitalised word standing next to a masked name can be a given name:
+    not a common word, a role or part of an organisation's name."""
+    return bool(re.fullmatch(NAME_WORD, word)) and _clean(word) == word
+
+
 def find_names(text: str) -> list[FoundName]:
     """The private persons' names `text` shows, in the order found (duplicates kept out)."""
     text = unicodedata.normalize("NFC", text)
@@ -189,4 +197,4 @@ def find_names(text: str) -> list[FoundName]:
     return names
 
 
-__all__ = ["CLOSING", "NAME", "NAME_WORD", "FoundName", "find_names"]
+__all__ = ["CLOSING", "NAME", "NAME_WORD", "FoundName", "find_names", "is_name_word"]

@@ -21,13 +21,24 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from domain.masking import NAME_MASK, PrivateMask, mask_people, mask_where_signed
-from domain.name_finding import NAME_WORD, FoundName, find_names
+from domain.name_finding import NAME_WORD, FoundName, find_names, is_name_word
 from domain.personal_data import mask_identifiers
 
 _BEFORE_PLACEHOLDER = (
     r"(?=[ \t]*(?:,|\(|:|-|–|på|tlf\.?|telefon|mobil|e-post|epost|mail)?[ \t]*"
     r"(?:<?\[(?:telefonnummer|e-postadresse|adresse) skjermet\]))"
 )
+
+
+# "Barnet mitt, Emma [navn skjermet]": a given name before a masked surname (a child, a
+# spouse); not at the start of a sentence or line, where a capital says nothing.
+_GIVEN_BEFORE_MASK = re.compile(
+    rf"(?<=[a-zæøåA-ZÆØÅ,;:(] )({NAME_WORD})[ \t]+(?={re.escape(NAME_MASK)})"
+)
+
+
+def _given_name(match: re.Match[str]) -> str:
+    return "" if is_name_word(match.group(1)) else match.group(0)
 
 
 def _nfc(text: str) -> str:
@@ -75,7 +86,7 @@ class ResponseMasker:
             text = mask_where_signed(text, pattern, NAME_MASK)
             near = re.compile(pattern.pattern + _BEFORE_PLACEHOLDER)
             text = near.sub(NAME_MASK, text)
-        return text
+        return _GIVEN_BEFORE_MASK.sub(_given_name, text)
 
     def mask_file_name(self, name: str) -> str:
         """A file name masked like text; underscores count as spaces between words."""

@@ -209,3 +209,20 @@ def test_a_longer_name_is_masked_whole_before_the_senders_surname_alone() -> Non
 def test_numbers_that_are_no_phone_numbers_stay() -> None:
     text = "Saksnr. 20241234, org.nr. 983 971 636, kl. 0800-1600, 2024-2025, nr. 12 av 14."
     assert mask_identifiers(text) == text
+
+
+def test_family_members_quoted_first_names_and_contact_labels() -> None:
+    text = (
+        "Jeg heter Ola Hagen. Barnet mitt, Emma Hagen, er også enig. Spør Hagen om det.\n"
+        "Mvh Ola\nMob: 957 12 345\n\n> 12. mai 2024 skrev Petter Dass <pd@gmail.com>:\n"
+        "> Hei Ola, hva synes du om BLS-154?\n>\n> Petter\n"
+    )
+    masked = ResponseMasker.for_response("Ola", "anonym@hagen.no", [text]).mask(text)
+    assert masked == (
+        f"Jeg heter {NAME_MASK}. Barnet mitt, {NAME_MASK}, er også enig. Spør {NAME_MASK} om "
+        f"det.\nMvh {NAME_MASK}\nMob: {PHONE_MASK}\n\n> 12. mai 2024 skrev {NAME_MASK} "
+        f"<{EMAIL_MASK}>:\n> Hei {NAME_MASK}, hva synes du om BLS-154?\n>\n> {NAME_MASK}\n"
+    )
+    assert PrivateMask.for_sender(None, "anonym@proton.me").mask("Jeg vil være anonym.") == (
+        "Jeg vil være anonym."
+    )
