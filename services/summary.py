@@ -105,12 +105,7 @@ def summary_context(
     reviews = reviews_of(session, ids)
     membership = campaign_membership(session, hearing)
     attachments = attachments_of(session, ids)
-    maskers: dict[int, ResponseMasker] = {}
-    if public:
-        for r in responses:
-            masker = response_masker(r, attachments.get(r.id or 0, []))
-            if masker is not None:
-                maskers[r.id or 0] = masker
+    maskers = _maskers(responses, attachments) if public else {}
     facts = [
         _response_facts(
             r, reviews.get(r.id or 0), membership.get(r.id or 0), maskers.get(r.id or 0)
@@ -135,6 +130,18 @@ def summary_context(
         as_of=as_of,
         edition_nb=PUBLIC_EDITION_NB if public else INTERNAL_EDITION_NB,
     )
+
+
+def _maskers(
+    responses: list[ResponseRow], attachments: dict[int, list[ResponseAttachmentRow]]
+) -> dict[int, ResponseMasker]:
+    """The export's masking of each private person's response, by response id."""
+    maskers: dict[int, ResponseMasker] = {}
+    for response in responses:
+        masker = response_masker(response, attachments.get(response.id or 0, []))
+        if masker is not None:
+            maskers[response.id or 0] = masker
+    return maskers
 
 
 def _response_facts(
