@@ -378,3 +378,8 @@ def test_the_public_version_masks_private_persons_as_the_export_does(written):
     assert sum(row[1] == "Privatperson" for row in rows) == len(written.private)
     internal, _ = _docx_text(written.files.docx)
     assert all(name in internal for name, _ in written.private)
+
+
+def test_the_public_campaign_counts_its_private_senders_once(written):
+    text, _ = _docx_text(written.files.public_docx)
+    assert f"Avsendere: Privatperson ({CAMPAIGN_SIZE})." in text
