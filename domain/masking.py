@@ -1,22 +1,24 @@
-"""Masking a private person's name and e-mail address in what is published.
+"""Masking one person's name (and e-mail address) in all its written forms.
 
-Hearing responses are public documents (offentleglova), but a private person's name and
-address are not published. `PrivateMask` is built from the sender's name and address and
-masks them wherever they appear: header lines, body, signature, attachment text, file
-names. Organisations are never masked; the caller decides who is a private person.
+`PrivateMask` is built from a name and address (the sender's, or a name
+`domain.name_finding` found in the response) and masks them wherever they appear: header
+lines, body, signature, attachment text, file names. `domain.response_masking` combines
+the masks of everyone a private person's response names with the structured identifiers
+(`domain.personal_data`); organisations are never masked, the caller decides who is a
+private person.
 
 What is found (case-insensitive, æøå included, any whitespace or line break between
 name parts, hyphenated names with or without the hyphen):
 - the address, also inside `mailto:`, and its local part alone when it is distinctive
-  (at least five characters, e.g. `kari.nordmann`);
+  (at least five characters and not a plain word, e.g. `kari.nordmann`, not `anonym`);
 - the full name and its variants: first and last name in either order, "Etternavn,
   Fornavn", without middle names, with initials for the given names ("K. Nordmann",
   "K.A. Nordmann", "Kari A. Nordmann");
 - the last name alone, when written with a capital letter (a surname such as Berg or Lie
   is also a common word, and those are left alone in lower case);
 - the first name alone, when written with a capital letter, only in the signature block
-  (after the closing formula) or the greeting ("Hilsen Kari"), because first names such as
-  Per, Dag or Mai are common words elsewhere.
+  (after the closing formula), the greeting ("Hilsen Kari") or alone on a line ("> Kari"),
+  because first names such as Per, Dag or Mai are common words elsewhere.
 """
 
 from __future__ import annotations
