@@ -263,8 +263,8 @@ def _export_response(
     sender = PRIVATE_NB if private else (response.organisation or response.from_name or "")
     folder = safe_attachment_name(f"{number} {sender}", 0)
     raw = _blob(store, raw_sha256, response)
-    parsed = parse_message(raw)
-    parsed = parsed if isinstance(parsed, ParsedMessage) else None
+    outcome = parse_message(raw)
+    parsed = outcome if isinstance(outcome, ParsedMessage) else None
     mask = response_masker(response, attachments, parsed)
     files: list[str] = []
 
