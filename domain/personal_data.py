@@ -59,7 +59,8 @@ _MONTHS = (
     r"jan|feb|mar|apr|jun|jul|aug|sep|sept|okt|nov|des)\.?"
 )
 BIRTH_DATE = re.compile(
-    r"(?i)(?<!\w)(født|fødd|f\.|fødselsdato|fødselsdag|f\.dato)(:?[ \t]+(?:den[ \t]+|i[ \t]+)?|:)"
+    r"(?i)(?<!\w)(født|fødd|f\.|fødselsdato|fødselsdag|fødselsår|f\.dato)"
+    r"(:?[ \t]+(?:den[ \t]+|i[ \t]+)?|:)"
     r"(\d{1,2}\.[ \t]?\d{1,2}\.[ \t]?(?:\d{4}|\d{2})|\d{1,2}\.?[ \t]+"
     + _MONTHS
     + r"[ \t]+\d{4}|\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}[-/]\d{2,4}|(?:19|20)\d{2})(?!\d)"
