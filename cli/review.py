@@ -305,7 +305,8 @@ def summary_command(
         typer.Option(help="A draft decisions file to use instead of the codified decisions."),
     ] = None,
 ) -> None:
-    """Write the høringsoppsummering: .docx with a chart, and .xlsx."""
+    """Write the høringsoppsummering: .docx with a chart, and .xlsx; the internal version
+    (names) and beside it the public version (personal data masked as in the export)."""
     wanted = _checked(case, as_of)
     if decisions is not None:
         from domain.decisions import parse_decisions
@@ -325,7 +326,10 @@ def summary_command(
         f"Høringsoppsummering for {result['case']}: {result['responses']} responses "
         f"({result['late']} late, {result['unreviewed']} without a stance)"
     )
-    output.stdout.print(f"  {result['docx']}\n  {result['xlsx']}")
+    output.stdout.print(f"  {result['docx']}\n  {result['xlsx']}  (intern versjon, med navn)")
+    output.stdout.print(
+        f"  {result['public_docx']}\n  {result['public_xlsx']}  (offentlig versjon, skjermet)"
+    )
 
 
 @hearing_review_app.command("publish")
@@ -335,7 +339,7 @@ def publish_command(
     as_of: AsOf = None,
     json_out: JsonFlag = False,
 ) -> None:
-    """Export every response for publication; private persons' names and addresses masked."""
+    """Export every response for publication; private persons' personal data masked."""
     wanted = _checked(case, as_of)
     target = str(Path(outdir).expanduser().resolve())
     result = _run("publish_hearing", case=wanted, outdir=target, as_of=runtime.as_of_moment(as_of))

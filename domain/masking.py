@@ -1,22 +1,24 @@
-"""Masking a private person's name and e-mail address in what is published.
+"""Masking one person's name (and e-mail address) in all its written forms.
 
-Hearing responses are public documents (offentleglova), but a private person's name and
-address are not published. `PrivateMask` is built from the sender's name and address and
-masks them wherever they appear: header lines, body, signature, attachment text, file
-names. Organisations are never masked; the caller decides who is a private person.
+`PrivateMask` is built from a name and address (the sender's, or a name
+`domain.name_finding` found in the response) and masks them wherever they appear: header
+lines, body, signature, attachment text, file names. `domain.response_masking` combines
+the masks of everyone a private person's response names with the structured identifiers
+(`domain.personal_data`); organisations are never masked, the caller decides who is a
+private person.
 
 What is found (case-insensitive, æøå included, any whitespace or line break between
 name parts, hyphenated names with or without the hyphen):
 - the address, also inside `mailto:`, and its local part alone when it is distinctive
-  (at least five characters, e.g. `kari.nordmann`);
+  (at least five characters and not a plain word, e.g. `kari.nordmann`, not `anonym`);
 - the full name and its variants: first and last name in either order, "Etternavn,
   Fornavn", without middle names, with initials for the given names ("K. Nordmann",
   "K.A. Nordmann", "Kari A. Nordmann");
 - the last name alone, when written with a capital letter (a surname such as Berg or Lie
   is also a common word, and those are left alone in lower case);
 - the first name alone, when written with a capital letter, only in the signature block
-  (after the closing formula) or the greeting ("Hilsen Kari"), because first names such as
-  Per, Dag or Mai are common words elsewhere.
+  (after the closing formula), the greeting ("Hilsen Kari") or alone on a line ("> Kari"),
+  because first names such as Per, Dag or Mai are common words elsewhere.
 """
 
 from __future__ import annotations
@@ -25,15 +27,10 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-NAME_MASK = "[navn skjermet]"
-ADDRESS_MASK = "[e-post skjermet]"
+from domain.name_finding import CLOSING as _CLOSING
+from domain.personal_data import EMAIL_MASK, NAME_MASK
 
-_CLOSING = re.compile(
-    r"(?im)^[ \t>]*(?:med\s+vennlig\s+hilsen|vennlig\s+hilsen|vennlige\s+hilsener|"
-    r"beste\s+hilsen|mvh|hilsen|hilsener|med\s+venleg\s+helsing|venleg\s+helsing|helsing|"
-    r"med\s+hilsen)\b"
-)
-_GREETING_LINE = re.compile(r"(?im)^[ \t>]*(?:hei|hallo|kjære|god\s+dag)\b[^\n]*$")
+_GREETING_LINE = re.compile(r"(?im)^[ \t>]*(?:hei|hallo|kjære|god\s+dag|heisann)\b[^\n]*$")
 _MIN_LOCAL_PART = 5
 _MIN_NAME_PART = 2
 _TITLES = frozenset({"dr", "prof", "professor", "lege", "overlege", "lis", "cand", "med"})
@@ -108,12 +105,12 @@ def name_patterns(name: str) -> list[str]:
 @dataclass(frozen=True)
 class PrivateMask:
     """Masks one private person: `mask(text)` returns the text with name and address
-    replaced by `[navn skjermet]` and `[e-post skjermet]`."""
+    replaced by `[navn skjermet]` and `[e-postadresse skjermet]`."""
 
     name: str | None
     address: str | None
     name_mask: str = NAME_MASK
-    address_mask: str = ADDRESS_MASK
+    address_mask: str = EMAIL_MASK
     _full: re.Pattern[str] | None = field(init=False, repr=False, default=None)
     _address: re.Pattern[str] | None = field(init=False, repr=False, default=None)
     _last: re.Pattern[str] | None = field(init=False, repr=False, default=None)
@@ -130,7 +127,8 @@ class PrivateMask:
             address = _nfc(self.address.strip().strip("<>"))
             address_patterns.append(re.escape(address))
             local = address.split("@", 1)[0]
-            if len(local) >= _MIN_LOCAL_PART:
+            if len(local) >= _MIN_LOCAL_PART and not local.isalpha():
+                # "kari.overaas" alone is the person; "anonym" alone is a word.
                 address_patterns.append(re.escape(local) + r"(?![\w.]*@)")
         parts = _name_parts(self.name) if self.name else []
         object.__setattr__(self, "_address", compiled(address_patterns))
@@ -160,35 +158,70 @@ class PrivateMask:
 
     def mask(self, text: str) -> str:
         """`text` (NFC-normalised) with the person's address and name masked."""
-        text = _nfc(text)
-        if self._address is not None:
-            text = self._address.sub(self.address_mask, text)
-        if self._full is not None:
-            text = self._full.sub(self.name_mask, text)
-        if self._last is not None:
-            text = self._last.sub(self.name_mask, text)
-        if self._first is not None:
-            text = self._mask_first_name_where_signed(text)
+        return mask_people(_nfc(text), [self])
+
+    def mask_step(self, text: str, step: int) -> str:
+        """One of the `STEPS` masking steps: 0 the address, 1 the full name in its
+        variants, 2 the surname alone, 3 the first name where signed."""
+        if step == 0 and self._address is not None:
+            return self._address.sub(self.address_mask, text)
+        if step == 1 and self._full is not None:
+            return self._full.sub(self.name_mask, text)
+        if step == 2 and self._last is not None:
+            return self._last.sub(self.name_mask, text)
+        if step == 3 and self._first is not None:
+            return self._mask_first_name_where_signed(text)
         return text
 
     def _mask_first_name_where_signed(self, text: str) -> str:
         assert self._first is not None
-        spans: list[tuple[int, int]] = [m.span() for m in _GREETING_LINE.finditer(text)]
-        closing = _CLOSING.search(text)
-        if closing is not None:
-            spans.append((closing.start(), len(text)))
-        if not spans:
-            return text
-        pieces: list[str] = []
-        position = 0
-        for start, end in sorted(spans):
-            if start < position:
-                start = position
-            pieces.append(text[position:start])
-            pieces.append(self._first.sub(self.name_mask, text[start:end]))
-            position = max(position, end)
-        pieces.append(text[position:])
-        return "".join(pieces)
+        text = mask_where_signed(text, self._first, self.name_mask)
+        # A line holding the first name alone ("> Petter" under a quoted message).
+        alone = re.compile(rf"(?m)^([ \t>]*){self._first.pattern}([ \t.,!]*)$")
+        return alone.sub(rf"\g<1>{self.name_mask}\g<2>", text)
 
 
-__all__ = ["ADDRESS_MASK", "NAME_MASK", "PrivateMask", "name_from_address", "name_patterns"]
+STEPS = range(4)
+
+
+def mask_people(text: str, people: list[PrivateMask]) -> str:
+    """`text` with several people masked step by step (every full name before any surname
+    alone), the longest names first: "Sindre Håkon Sandnes" is masked whole before the
+    sender's "Sandnes" alone could cut it apart."""
+    ordered = sorted(people, key=lambda p: -len(p.name or ""))
+    for step in STEPS:
+        for person in ordered:
+            text = person.mask_step(text, step)
+    return text
+
+
+def mask_where_signed(text: str, pattern: re.Pattern[str], replacement: str) -> str:
+    """`pattern` replaced only in greeting lines and from the closing formula on: a first
+    name alone (Per, Dag, Mai) is a common word elsewhere."""
+    spans: list[tuple[int, int]] = [m.span() for m in _GREETING_LINE.finditer(text)]
+    closing = _CLOSING.search(text)
+    if closing is not None:
+        spans.append((closing.start(), len(text)))
+    if not spans:
+        return text
+    pieces: list[str] = []
+    position = 0
+    for start, end in sorted(spans):
+        if start < position:
+            start = position
+        pieces.append(text[position:start])
+        pieces.append(pattern.sub(replacement, text[start:end]))
+        position = max(position, end)
+    pieces.append(text[position:])
+    return "".join(pieces)
+
+
+__all__ = [
+    "EMAIL_MASK",
+    "NAME_MASK",
+    "PrivateMask",
+    "mask_people",
+    "mask_where_signed",
+    "name_from_address",
+    "name_patterns",
+]

@@ -31,6 +31,9 @@ from domain.summary_facts import ExcerptFacts, RecipientFacts, ResponseFacts, St
 WHOLE_HEARING_NB = "Hele høringen"
 CAMPAIGN_LABEL_NB = "Kampanje {number}"
 EXCERPT_MAX_CHARS = 600
+# Said on the first page of each version of the summary (docx and xlsx).
+INTERNAL_EDITION_NB = "Intern versjon – inneholder personopplysninger"
+PUBLIC_EDITION_NB = "Offentlig versjon – personopplysninger er skjermet"
 
 
 # --- context out ---------------------------------------------------------------------------
@@ -160,6 +163,7 @@ class SummaryContext:
     you_said_we_did: tuple[DecisionItem, ...]
     general_views: tuple[Excerpt, ...] = ()  # excerpts about the hearing as a whole
     case_officer: str = ""
+    edition_nb: str = INTERNAL_EDITION_NB  # internal (names) or public (masked)
 
     @property
     def late(self) -> tuple[RespondentRow, ...]:
@@ -209,6 +213,7 @@ def build_summary_context(
     circulated_on: date | None,
     effective_date: date | None,
     as_of: datetime,
+    edition_nb: str = INTERNAL_EDITION_NB,
 ) -> SummaryContext:
     """The summary of `spec`'s hearing from the reviewed responses, at `as_of`."""
     ordered = sorted(responses, key=lambda r: (r.received_at, r.tracking_number))
@@ -254,6 +259,7 @@ def build_summary_context(
         you_said_we_did=you_said,
         general_views=views.get(None, ()),
         case_officer=spec.case_officer.name,
+        edition_nb=edition_nb,
     )
 
 

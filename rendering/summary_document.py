@@ -163,19 +163,25 @@ def summary_workbook(context: SummaryContext) -> Workbook:
     counts = [(s.name, *s.tally.counts, s.tally.total) for s in context.specialties]
     counts.append((WHOLE_HEARING_NB, *context.whole_hearing.counts, context.whole_hearing.total))
     counts.append(("Alle svar", *context.overall.counts, context.overall.total))
-    add_table_sheet(workbook, "Oversikt", OVERVIEW_HEADERS, counts)
+    overview = add_table_sheet(workbook, "Oversikt", OVERVIEW_HEADERS, counts)
+    sheet = workbook[overview]
+    sheet.append([])
+    sheet.append([context.edition_nb])  # which version this is, on the first sheet
     everything = [_response_row(r) for r in context.respondents]
     add_table_sheet(workbook, "Alle svar", RESPONSE_HEADERS, everything)
     for specialty in context.specialties:
         rows = [r for r in context.respondents if specialty.prefix in r.specialties]
         name = f"{specialty.prefix} {specialty.name}"
         add_table_sheet(workbook, name, RESPONSE_HEADERS, [_response_row(r) for r in rows])
+    for each in workbook.worksheets:
+        each.oddHeader.center.text = context.edition_nb  # and on every printed page
     set_workbook_properties(
         workbook,
         day=context.letter_date,
         title=f"Høringsoppsummering sak {context.case_number}",
         subject=context.title,
     )
+    workbook.properties.description = context.edition_nb
     return workbook
 
 

@@ -16,6 +16,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
+from domain.cells import is_formula_like
 from rendering.docx_files import AUTHOR, normalise_zip
 
 MAX_COLUMN_WIDTH = 60
@@ -65,7 +66,8 @@ def write_table(
 ) -> None:
     """A bold header row, then the rows (wrapped, top-aligned); columns as wide as their
     longest value (at most 60), the header frozen and filterable. Text is always text:
-    a value such as "=SUM(...)" from a record or a sender never becomes a formula."""
+    a value such as "=SUM(...)" from a record or a sender never becomes a formula
+    (`domain.cells`)."""
     sheet.append(list(headers))
     for cell in sheet[1]:
         cell.font = _HEADER_FONT
@@ -77,6 +79,8 @@ def write_table(
                 if text:
                     cell.value = text
                     cell.data_type = "s"
+                    if is_formula_like(text):
+                        cell.quotePrefix = True  # shown as text, and text when edited
             else:
                 cell.value = value
             cell.alignment = _WRAPPED

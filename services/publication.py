@@ -6,8 +6,11 @@ One folder per response, plus `index.csv`:
   (`melding.eml`), its header lines and text (`melding.txt`), every attachment as
   received under `vedlegg/`, and each attachment's extracted text (`<name>.txt`);
 - from a private person (no stakeholder): `melding.txt` and the attachments' extracted
-  text only, with the person's name and e-mail address masked everywhere: header lines,
-  body, signature, attachment text and file names (`domain.masking`). The raw message and
+  text only, with personal data masked everywhere (header lines, body, quotes, forwards,
+  signature, attachment text and file names): identifiers such as phone numbers,
+  fødselsnummer, e-mail and street addresses, birth dates, and the names of the sender
+  and of the people the text names (`response_masker`, the one masking the public
+  høringsoppsummering uses too). The raw message and
   the original attachments are not exported, because their bytes cannot be masked
   reliably. The folder and the index name the sender only as "Privatperson".
 
@@ -33,10 +36,11 @@ from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
 from sqlmodel import Session, select
 
 from domain.calendar import OSLO
+from domain.cells import csv_cell
 from domain.email_intake import ParsedMessage, parse_message
 from domain.errors import UserError
 from domain.mail_names import safe_attachment_name
-from domain.masking import PrivateMask
+from domain.response_masking import ResponseMasker
 from services import hearings
 from services.review_lookup import attachments_of
 from storage.blobs import BlobMissing, BlobStore
@@ -128,6 +132,21 @@ def _responses(session: Session, hearing_id: int) -> tuple[list[tuple[ResponseRo
         else:
             kept.append((response, sha))
     return kept, excluded
+
+
+def response_masker(
+    response: ResponseRow,
+    attachments: Sequence[ResponseAttachmentRow],
+    parsed: ParsedMessage | None = None,
+) -> ResponseMasker | None:
+    """The masking of a private person's response (None for an organisation): learnt
+    from its header lines, body, attachment texts and file names."""
+    if not is_private(response):
+        return None
+    texts = [message_text(response, parsed)]
+    texts += [a.text for a in attachments if a.text]
+    texts += [(a.filename or a.safe_name).replace("_", " ") for a in attachments]
+    return ResponseMasker.for_response(response.from_name, response.from_address, texts)
 
 
 def _local(moment: datetime | None) -> str:
@@ -240,13 +259,13 @@ def _export_response(
     attachments: Sequence[ResponseAttachmentRow],
 ) -> PublishedResponse:
     private = is_private(response)
-    mask = PrivateMask.for_sender(response.from_name, response.from_address) if private else None
     number = (response.tracking_number or f"#{response.id}").replace("/", "-")
     sender = PRIVATE_NB if private else (response.organisation or response.from_name or "")
     folder = safe_attachment_name(f"{number} {sender}", 0)
     raw = _blob(store, raw_sha256, response)
-    parsed = parse_message(raw)
-    parsed = parsed if isinstance(parsed, ParsedMessage) else None
+    outcome = parse_message(raw)
+    parsed = outcome if isinstance(outcome, ParsedMessage) else None
+    mask = response_masker(response, attachments, parsed)
     files: list[str] = []
 
     def put(name: str, data: bytes) -> None:
@@ -264,7 +283,7 @@ def _export_response(
     for attachment in attachments:
         shown = attachment.filename or attachment.safe_name
         if mask is not None:
-            shown = mask.mask(shown)
+            shown = mask.mask_file_name(shown)
         name = safe_attachment_name(shown, attachment.position, attachment.content_type)
         if mask is None:
             put(f"vedlegg/{_unique(name, taken)}", _blob(store, attachment.sha256, response))
@@ -289,18 +308,17 @@ def _index_csv(published: Sequence[PublishedResponse]) -> bytes:
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
     writer.writerow(INDEX_HEADERS)
     for row in published:
-        writer.writerow(
-            (
-                row.tracking_number,
-                row.sender,
-                "privatperson" if row.private else "organisasjon",
-                _local(row.received),
-                "ja" if row.late else "nei",
-                row.subject,
-                row.folder,
-                " | ".join(f.split("/", 1)[1] for f in row.files),
-            )
+        cells = (
+            row.tracking_number,
+            row.sender,
+            "privatperson" if row.private else "organisasjon",
+            _local(row.received),
+            "ja" if row.late else "nei",
+            row.subject,
+            row.folder,
+            " | ".join(f.split("/", 1)[1] for f in row.files),
         )
+        writer.writerow([csv_cell(cell) for cell in cells])
     return buffer.getvalue().encode("utf-8-sig")  # Excel reads æøå from UTF-8 with a BOM
 
 
@@ -346,4 +364,5 @@ __all__ = [
     "export_publication",
     "is_private",
     "message_text",
+    "response_masker",
 ]

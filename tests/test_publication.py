@@ -8,6 +8,8 @@ quotes the case is never exported.
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from datetime import datetime
 from email import policy
@@ -19,8 +21,9 @@ import pytest
 from sqlmodel import select
 
 from domain.calendar import OSLO
+from domain.cells import FORMULA_STARTS
 from domain.errors import UserError
-from domain.masking import ADDRESS_MASK, NAME_MASK
+from domain.masking import EMAIL_MASK, NAME_MASK
 from services.publication import INDEX_NAME, export_publication
 from storage.db import read_session
 from storage.intake_models import ResponseRow
@@ -92,7 +95,7 @@ def test_private_senders_are_masked_everywhere(engine, store, tmp_path):
     folder = _folder_of(files, solberg.tracking_number)
     assert folder.endswith("Privatperson")
     message = files[f"{folder}/melding.txt"].decode()
-    assert message.startswith(f"Fra: {NAME_MASK} <{ADDRESS_MASK}>\n")  # header
+    assert message.startswith(f"Fra: {NAME_MASK} <{EMAIL_MASK}>\n")  # header
     assert f"Jeg, {NAME_MASK}, er overlege i onkologi" in message  # body
     assert message.rstrip().endswith(
         f"Med vennlig hilsen\n{NAME_MASK}\nOverlege, onkologisk avdeling"
@@ -104,7 +107,7 @@ def test_private_senders_are_masked_everywhere(engine, store, tmp_path):
     attached = [name for name in files if name.startswith(f"{folder}/vedlegg/")]
     assert attached == [f"{folder}/vedlegg/Innspill fra {NAME_MASK}.docx.txt"]  # text only
     text = files[attached[0]].decode()
-    assert f"Spørsmål kan sendes til meg på {ADDRESS_MASK}." in text  # attachment text
+    assert f"Spørsmål kan sendes til meg på {EMAIL_MASK}." in text  # attachment text
     assert f"{NAME_MASK}, overlege i geriatri" in text
     assert f"Hilsen {NAME_MASK}" in files[f"{folder}/melding.txt"].decode()  # "Hilsen Jonas"
 
@@ -190,3 +193,21 @@ def test_a_rerun_replaces_the_export_and_a_foreign_folder_is_refused(engine, sto
 def export(engine, store, target: Path):
     with read_session(engine) as session:
         return export_publication(session, store, CASE, target, PUBLISHED)
+
+
+def test_index_csv_cells_that_look_like_formulas_are_text(engine, store, tmp_path):
+    formula = email(
+        "Formel Testesen",
+        "formel@example.com",
+        "=1+1 sak 24/750",
+        "Innspill til høring 24/750.",
+        datetime(2024, 6, 1, 8, 0, tzinfo=OSLO),
+    )
+    import_messages(engine, store, [("formula.eml", formula)], IMPORTED)
+    export(engine, store, tmp_path / "out")
+    text = (tmp_path / "out" / INDEX_NAME).read_text(encoding="utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text), delimiter=";"))
+    (row,) = [row for row in rows if "1+1 sak 24/750" in row[5]]
+    assert row[5] == "'=1+1 sak 24/750"  # an apostrophe first: Excel and LibreOffice show text
+    starts = FORMULA_STARTS
+    assert not any(cell.startswith(starts) for row in rows for cell in row)

@@ -517,6 +517,7 @@ def _review_summary_and_publish(env: dict[str, str], tmp_path: Path) -> None:
     assert written.code == 0, written.stderr
     result = written.json()
     assert Path(result["docx"]).is_file() and Path(result["xlsx"]).is_file()
+    assert Path(result["public_docx"]).is_file() and Path(result["public_xlsx"]).is_file()
     assert result["stances"]["supports_with_comments"] == 4 + CAMPAIGN_SIZE
     published = run_hoering(
         "hearing", "publish", "24/750", str(tmp_path / "svar.zip"), "--json", env=env

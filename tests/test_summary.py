@@ -8,6 +8,7 @@ LibreOffice once. The counts are also checked on both databases.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -29,6 +30,8 @@ from domain.letter_building import SpecialtyInfo
 from domain.lifecycle import Action
 from domain.stance import Stance
 from domain.summary_context import (
+    INTERNAL_EDITION_NB,
+    PUBLIC_EDITION_NB,
     ExcerptFacts,
     RecipientFacts,
     ResponseFacts,
@@ -176,6 +179,7 @@ class Written:
     respondents: list[str]
     again: summary.SummaryFiles
     pdf: Path
+    private: list[tuple[str, str]]  # (name, address) of every private respondent
 
 
 @pytest.fixture(scope="module")
@@ -193,6 +197,7 @@ def written(db_templates, tmp_path_factory) -> Iterator[Written]:
         with read_session(engine) as session:
             rows = session.exec(select(ResponseRow)).all()
             respondents = [r.organisation or r.from_name for r in rows]
+            private = [(r.from_name, r.from_address) for r in rows if r.stakeholder_key is None]
     finally:
         engine.dispose()
     soffice = _soffice()
@@ -215,7 +220,7 @@ def written(db_templates, tmp_path_factory) -> Iterator[Written]:
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    yield Written(files, respondents, again, outdir / f"{files.docx.stem}.pdf")
+    yield Written(files, respondents, again, outdir / f"{files.docx.stem}.pdf", private)
 
 
 def _docx_text(path: Path) -> tuple[str, list[list[list[str]]]]:
@@ -338,3 +343,43 @@ def test_counts_are_the_same_on_both_databases(engine, tmp_path):
     assert [(c.label, c.size) for c in context.campaigns] == [("Kampanje 1", CAMPAIGN_SIZE)]
     assert context.unreviewed == 0
     assert len(context.you_said_we_did) == 13
+
+
+def test_the_internal_and_the_public_version_say_which_they_are(written):
+    for path, edition in (
+        (written.files.docx, INTERNAL_EDITION_NB),
+        (written.files.public_docx, PUBLIC_EDITION_NB),
+    ):
+        first_page = _docx_text(path)[0].split("Om høringen", 1)[0]
+        assert edition in first_page, path
+    assert written.files.public_docx.name == "hoeringsoppsummering-24-750-offentlig.docx"
+    for path, edition in (
+        (written.files.xlsx, INTERNAL_EDITION_NB),
+        (written.files.public_xlsx, PUBLIC_EDITION_NB),
+    ):
+        workbook = load_workbook(BytesIO(path.read_bytes()))
+        first = workbook.worksheets[0]
+        assert edition in [row[0] for row in first.iter_rows(values_only=True)]
+        assert first.oddHeader.center.text == edition
+
+
+def test_the_public_version_masks_private_persons_as_the_export_does(written):
+    text, tables = _docx_text(written.files.public_docx)
+    workbook = load_workbook(BytesIO(written.files.public_xlsx.read_bytes()))
+    cells = [str(v) for sheet in workbook for row in sheet.iter_rows(values_only=True) for v in row]
+    everything = text + "\n".join(cell for t in tables for r in t for cell in r) + " ".join(cells)
+    assert len(written.private) == CAMPAIGN_SIZE + 2
+    for name, address in written.private:
+        assert address not in everything
+        for word in name.split():
+            assert not re.search(rf"(?<!\w){re.escape(word)}(?!\w)", everything), (word, name)
+    assert "Privatperson" in text and "Sykehuset Innlandet HF (24/750-35)" in text
+    rows = list(workbook["Alle svar"].iter_rows(values_only=True))[1:]
+    assert sum(row[1] == "Privatperson" for row in rows) == len(written.private)
+    internal, _ = _docx_text(written.files.docx)
+    assert all(name in internal for name, _ in written.private)
+
+
+def test_the_public_campaign_counts_its_private_senders_once(written):
+    text, _ = _docx_text(written.files.public_docx)
+    assert f"Avsendere: Privatperson ({CAMPAIGN_SIZE})." in text

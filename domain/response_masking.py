@@ -1,0 +1,96 @@
+"""The one masking of a private person's response: the export and the public
+høringsoppsummering both call `ResponseMasker`.
+
+`ResponseMasker.for_response` reads every text of the response (header lines, body,
+attachment text, file names) once to learn who is named in it: the sender (display name,
+or the name an address such as kari.nordmann@... gives), and the names found by
+`domain.name_finding` (signature, forwarded and quoted senders, third parties next to
+contact details). `mask(text)` then replaces, in any of those texts:
+1. structured identifiers (`domain.personal_data`): e-mail addresses, fødselsnummer and
+   D-nummer, birth dates, street addresses, phone numbers;
+2. every whole name found, in all its variants (`domain.masking.PrivateMask`: either
+   order, "Etternavn, Fornavn", initials, the surname alone when capitalised);
+3. a first name alone, in the signature and greeting and right before contact details.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from domain.masking import NAME_MASK, PrivateMask, mask_people, mask_where_signed
+from domain.name_finding import NAME_WORD, FoundName, find_names, is_name_word
+from domain.personal_data import mask_identifiers
+
+_BEFORE_PLACEHOLDER = (
+    r"(?=[ \t]*(?:,|\(|:|-|–|på|tlf\.?|telefon|mobil|e-post|epost|mail)?[ \t]*"
+    r"(?:<?\[(?:telefonnummer|e-postadresse|adresse) skjermet\]))"
+)
+
+
+# "Barnet mitt, Emma [navn skjermet]": a given name before a masked surname (a child, a
+# spouse); not at the start of a sentence or line, where a capital says nothing.
+_GIVEN_BEFORE_MASK = re.compile(
+    rf"(?<=[a-zæøåA-ZÆØÅ,;:(] )({NAME_WORD})[ \t]+(?={re.escape(NAME_MASK)})"
+)
+
+
+def _given_name(match: re.Match[str]) -> str:
+    return "" if is_name_word(match.group(1)) else match.group(0)
+
+
+def _nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
+def _completed_first_names(found: list[FoundName], texts: list[str]) -> list[FoundName]:
+    """A first name signed alone ("Frøydis") followed by a surname elsewhere in the
+    response ("Høringssvar – Frøydis Nordmann-Øverås") gives that whole name."""
+    completed: list[FoundName] = []
+    for single in {f.name for f in found if f.single}:
+        pattern = re.compile(rf"(?<!\w){re.escape(single)}[ \t]+{NAME_WORD}(?![\w-])")
+        for text in texts:
+            completed += [FoundName(m.group(0)) for m in pattern.finditer(text)]
+    return completed
+
+
+@dataclass(frozen=True)
+class ResponseMasker:
+    """Masks everything personal in one private person's response."""
+
+    people: tuple[PrivateMask, ...]
+    first_names: tuple[re.Pattern[str], ...]
+
+    @classmethod
+    def for_response(
+        cls, sender_name: str | None, sender_address: str | None, texts: Iterable[str]
+    ) -> ResponseMasker:
+        sender = PrivateMask.for_sender(sender_name, sender_address)
+        masked = [mask_identifiers(_nfc(text)) for text in texts]
+        found: list[FoundName] = [name for text in masked for name in find_names(text)]
+        found += _completed_first_names(found, masked)
+        whole = sorted(
+            {f.name for f in found if not f.single}, key=lambda n: (-len(n), n.casefold())
+        )
+        single = sorted({f.name for f in found if f.single}, key=str.casefold)
+        people = (sender, *(PrivateMask(name=name, address=None) for name in whole))
+        first_names = tuple(re.compile(rf"(?<!\w){re.escape(n)}(?!\w)") for n in single)
+        return cls(people=people, first_names=first_names)
+
+    def mask(self, text: str) -> str:
+        """`text` with identifiers and names replaced by placeholders."""
+        text = mask_people(mask_identifiers(_nfc(text)), list(self.people))
+        for pattern in self.first_names:
+            text = mask_where_signed(text, pattern, NAME_MASK)
+            near = re.compile(pattern.pattern + _BEFORE_PLACEHOLDER)
+            text = near.sub(NAME_MASK, text)
+        return _GIVEN_BEFORE_MASK.sub(_given_name, text)
+
+    def mask_file_name(self, name: str) -> str:
+        """A file name masked like text; underscores count as spaces between words."""
+        return self.mask(name.replace("_", " "))
+
+
+__all__ = ["ResponseMasker"]
