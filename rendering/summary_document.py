@@ -46,6 +46,7 @@ def chart_png(context: SummaryContext) -> bytes:
     """Responses by stance (stacked) per specialty and for the whole hearing, as PNG."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     rows = list(reversed(context.chart_rows))  # top to bottom as in the table
     labels = [label for label, _ in rows]
@@ -73,7 +74,7 @@ def chart_png(context: SummaryContext) -> bytes:
         left = [a + b for a, b in zip(left, values, strict=True)]
     axes.set_xlabel("Antall svar")
     axes.set_title(f"Høringssvar etter standpunkt og spesialitet (sak {context.case_number})")
-    axes.xaxis.get_major_locator().set_params(integer=True)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), fontsize=8, frameon=False, ncols=4)
     axes.spines[["top", "right"]].set_visible(False)
     figure.tight_layout()

@@ -52,7 +52,7 @@ def new_workbook() -> Workbook:
 
 
 def add_table_sheet(
-    workbook: Workbook, name: str, headers: Sequence[str], rows: Sequence[Sequence[str | int]]
+    workbook: Workbook, name: str, headers: Sequence[str], rows: Sequence[Sequence[object]]
 ) -> str:
     """A new sheet titled after `name` (valid and unique, see `sheet_title`) holding the
     table; returns the title."""
@@ -62,7 +62,7 @@ def add_table_sheet(
 
 
 def write_table(
-    sheet: Worksheet, headers: Sequence[str], rows: Sequence[Sequence[str | int]]
+    sheet: Worksheet, headers: Sequence[str], rows: Sequence[Sequence[object]]
 ) -> None:
     """A bold header row, then the rows (wrapped, top-aligned); columns as wide as their
     longest value (at most 60), the header frozen and filterable. Text is always text:

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from domain.calendar import OSLO
 from domain.cells import csv_cell
@@ -50,6 +50,7 @@ from storage.intake_models import (
     ResponseAttachmentRow,
     ResponseRow,
 )
+from storage.rows import row_id
 from storage.timeutil import from_db
 
 INDEX_NAME = "index.csv"
@@ -113,13 +114,15 @@ def _responses(session: Session, hearing_id: int) -> tuple[list[tuple[ResponseRo
     """The responses to publish with their raw message's sha256, and what was left out."""
     rows = session.exec(
         select(ResponseRow, IntakeMessageRow.raw_sha256, IntakeMessageRow.outcome)
-        .join(IntakeMessageRow, IntakeMessageRow.id == ResponseRow.intake_message_id)
+        .join(IntakeMessageRow, col(IntakeMessageRow.id) == col(ResponseRow.intake_message_id))
         .where(ResponseRow.hearing_id == hearing_id)
-        .order_by(ResponseRow.received_at, ResponseRow.id)
+        .order_by(col(ResponseRow.received_at), col(ResponseRow.id))
     ).all()
     quarantined = set(
         session.exec(
-            select(QuarantineRow.intake_message_id).where(QuarantineRow.released_at.is_(None))
+            select(col(QuarantineRow.intake_message_id)).where(
+                col(QuarantineRow.released_at).is_(None)
+            )
         ).all()
     )
     kept: list[tuple[ResponseRow, str]] = []
@@ -333,11 +336,11 @@ def export_publication(
             f"CASE: hearing {hearing.case_number} was never circulated and has no responses "
             "to publish"
         )
-    kept, excluded = _responses(session, hearing.id)
+    kept, excluded = _responses(session, row_id(hearing))
     target = Path(outdir)
     writer = _Writer(target, as_of.astimezone(OSLO).date())
     try:
-        published = []
+        published: list[PublishedResponse] = []
         for start in range(0, len(kept), _BATCH):
             batch = kept[start : start + _BATCH]
             attachments = attachments_of(session, [r.id for r, _ in batch if r.id is not None])

@@ -17,7 +17,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from domain.campaigns import letter_body
 from domain.decisions import Decisions
@@ -194,7 +194,7 @@ def _excerpt_facts(
         for row in session.exec(
             select(ResponseExcerptRow)
             .where(ResponseExcerptRow.hearing_id == hearing.id)
-            .order_by(ResponseExcerptRow.id)
+            .order_by(col(ResponseExcerptRow.id))
         ).all()
     ]
 
