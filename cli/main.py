@@ -14,6 +14,7 @@ from cli.outbox import outbox_app, reminders_app
 from cli.responses import responses_app
 from cli.review import hearing_review_app, review_app
 from cli.server import deploy, server_app, worker
+from cli.web import web_app
 from domain.errors import UserError
 from services import runtime
 from storage import catalogue, ledger
@@ -36,6 +37,7 @@ app.add_typer(responses_app, name="responses")
 app.add_typer(review_app, name="review")
 hearing_app.add_typer(hearing_review_app)  # hoering hearing summary / publish
 app.add_typer(server_app, name="server")
+app.add_typer(web_app, name="web")
 app.command("deploy")(deploy)
 app.command("worker")(worker)
 

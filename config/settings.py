@@ -137,6 +137,18 @@ class ReminderSettings(Section):
         return parse_reminder_days(self.reminder_days, self.variable("reminder_days"))
 
 
+class WebSettings(Section):
+    """The review desk, `hoering web` (HOERING_WEB_*)."""
+
+    env_prefix: ClassVar[str] = PREFIX + "WEB_"
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    secret: SecretStr | None = None  # signs the session cookie; default: a file in data dir
+    users_file: Path | None = None  # default: <data dir>/web-users.yaml
+    trusted_user_header: str | None = None  # e.g. X-Remote-User from a signing-in proxy
+
+
 class Settings(BaseSettings):
     """Where hoering keeps its data, how it reaches its database, and its sections.
 
@@ -154,6 +166,7 @@ class Settings(BaseSettings):
     intake: IntakeSettings = Field(default_factory=IntakeSettings)
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
     reminders: ReminderSettings = Field(default_factory=ReminderSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
 
     @classmethod
     def settings_customise_sources(

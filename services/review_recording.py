@@ -227,13 +227,15 @@ def record_review(
     campaign: bool = False,
     actor: str,
     now: datetime,
+    source: str = "cli",
 ) -> dict[str, Any]:
-    """Record one review from the command line; with `campaign` for the response's group."""
+    """Record one review from the command line (or the desk, `source` "web"); with
+    `campaign` for the response's group."""
     response, hearing, index = open_response(session, response_ref)
     entry = ReviewInput(
         where="--stance" if stance is not None else "--accept-suggestion",
         items_where="--item",
-        source="cli",
+        source=source,
         response=str(response.id),
         stance=stance,
         items=tuple(items),

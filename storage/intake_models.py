@@ -52,6 +52,10 @@ class ResponseRow(SQLModel, table=True):
     """A hearing response (høringsinnspill) filed from one message."""
 
     __tablename__ = "response"
+    __table_args__ = (  # the desk's paged lists (migration 0005_desk)
+        Index("ix_response_hearing_received", "hearing_id", "received_at", "id"),
+        Index("ix_response_hearing_stance", "hearing_id", "stance"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     intake_message_id: int = Field(foreign_key="intake_message.id", unique=True)

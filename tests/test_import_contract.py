@@ -1,5 +1,5 @@
 """The import contract (pyproject.toml, [tool.importlinter]): the layers
-cli > flows > services > storage | rendering | mail > config | fileio > domain, and no
+cli | web > flows > services > storage | rendering | mail > config | fileio > domain, and no
 import circle between the modules of a package.
 
 The contract is checked by `lint-imports` on the tree as it is (kept), and on copies of
@@ -20,6 +20,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = (
     "cli",
+    "web",
     "flows",
     "services",
     "storage",
@@ -95,3 +96,11 @@ def test_a_circle_breaks_the_contract(tmp_path: Path) -> None:
     assert result.returncode == 1, result.stdout + result.stderr
     assert "No cycles are allowed in services" in result.stdout
     assert "Layers" in result.stdout and "KEPT" in result.stdout  # only the circle is wrong
+
+
+def test_the_desk_may_not_import_the_cli(tmp_path: Path) -> None:
+    tree = _copy_of_tree(tmp_path)
+    _add_import(tree / "web" / "pages.py", "import cli.output  # noqa")
+    result = _lint_imports(tree)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "web.pages -> cli.output" in result.stdout

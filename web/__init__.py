@@ -1,0 +1,1 @@
+"""The review desk (`hoering web`): server-rendered pages over the review services."""
