@@ -29,6 +29,8 @@ NOT_IMPORTED = {
     "import-linter": "the import contract, run as lint-imports by scripts/test.sh",
     "mypy": "the type checker, run by scripts/test.sh",
     "types-pyyaml": "type stubs for mypy",
+    "python-multipart": "Starlette's form parser, loaded by request.form()",
+    "itsdangerous": "signs Starlette's session cookies (SessionMiddleware)",
 }
 # Imported but part of a declared package's own distribution set.
 BUNDLED = {"pydantic_core": "pydantic"}
