@@ -200,6 +200,7 @@ def list_quarantine(session: Session, include_released: bool = False) -> list[di
             "size": message.size,
             "quarantined_at": quarantine.quarantined_at,
             "warnings": json.loads(message.warnings_json),
+            "note": quarantine.note,
         }
         for quarantine, message in session.exec(statement).all()
     ]

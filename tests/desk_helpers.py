@@ -40,13 +40,15 @@ def desk_settings(tmp_path: Path, db_url: str, **web: object) -> Settings:
 
 
 def desk_hearing(engine: Engine, folder: Path) -> None:
-    """24/750 closed with the example responses, campaigns grouped, one unmatched reply."""
+    """24/750 closed with the example responses, campaigns grouped, one unmatched
+    reply and one quarantined message."""
     store = hearing_with_responses(engine, folder)
     with write_session(engine) as session:
         review.group_campaigns(session, CASE, actor="system", now=GROUPED)
     stray = email("Ukjent Person", STRAY_ADDRESS, "Innspill", "Vi støtter forslaget.", GROUPED)
-    outcomes = import_messages(engine, store, [("stray.eml", stray)], GROUPED)
-    assert outcomes[0].outcome == "unmatched", outcomes
+    junk = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
+    outcomes = import_messages(engine, store, [("stray.eml", stray), ("junk", junk)], GROUPED)
+    assert [o.outcome for o in outcomes] == ["unmatched", "quarantined"], outcomes
 
 
 def csrf_of(html: str) -> str:

@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 from services.summary import write_summary
 from storage.db import read_session, write_session
 from storage.hearing_models import AuditEventRow
-from storage.intake_models import ResponseRow
+from storage.intake_models import QuarantineRow, ResponseRow
 from storage.review_models import (
     CampaignGroupRow,
     ResponseExcerptRow,
@@ -143,6 +143,7 @@ def test_a_leser_reads_every_page_but_cannot_change_anything(desk, engine):
         f"/r/{response.id}/excerpt": {"quote": response.body_text.split("\n")[0]},
         f"/h/{SLUG}/campaign/1/review": {"stance": "supports", "representative": "1"},
         f"/intake/assign/{stray.id}": {"case": CASE},
+        "/intake/quarantine/1": {"decision": "release", "reason": "ok"},
     }
     for path, data in posts.items():
         answer = desk.post(path, data={**data, "csrf": token})
@@ -151,6 +152,7 @@ def test_a_leser_reads_every_page_but_cannot_change_anything(desk, engine):
     assert stray_response(engine).hearing_id is None
     with read_session(engine) as session:
         assert session.exec(select(func.count()).where(ResponseRow.stance.is_not(None))).one() == 0
+        assert session.exec(select(QuarantineRow)).one().note is None
 
 
 # --- pages -----------------------------------------------------------------------------------
@@ -295,3 +297,23 @@ def test_a_trusted_proxy_header_signs_in_a_listed_user_only(engine, db_url, tmp_
         assert client.get("/", headers={"X-Remote-User": "marie"}).status_code == 200
         assert client.get("/", headers={"X-Remote-User": "mallory"}).status_code == 303
         assert client.get("/").status_code == 303
+
+
+def test_a_quarantined_message_is_kept_or_released_with_a_reason(desk, engine):
+    sign_in(desk, "marie")
+    token = page_token(desk, "/intake")
+    with read_session(engine) as session:
+        held = session.exec(select(QuarantineRow)).one()
+    path = f"/intake/quarantine/{held.id}"
+    desk.post(path, data={"decision": "release", "reason": "  ", "csrf": token})
+    assert "no reason given" in desk.get("/intake").text
+    desk.post(path, data={"decision": "keep", "reason": "Ikke en e-post", "csrf": token})
+    with read_session(engine) as session:
+        kept = session.get(QuarantineRow, held.id)
+    assert kept.released_at is None and "beholdt av marie (web): Ikke en e-post" in kept.note
+    desk.post(path, data={"decision": "release", "reason": "Arkivert for hånd", "csrf": token})
+    with read_session(engine) as session:
+        released = session.get(QuarantineRow, held.id)
+    assert released.released_at is not None
+    assert "frigitt av marie (web): Arkivert for hånd" in released.note
+    assert "Ingen meldinger i karantene" in desk.get("/intake").text

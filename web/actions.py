@@ -180,10 +180,37 @@ def _assign_with_audit(
     return result
 
 
+@may_change
+async def quarantine(request: Request) -> Response:
+    from services.quarantine import decide_quarantine
+
+    form = await request.form()
+    quarantine_id = request.path_params["id"]
+    release = form.get("decision") == "release"
+    try:
+        _change(
+            request,
+            lambda s, who, now: decide_quarantine(
+                s,
+                quarantine_id,
+                release=release,
+                reason=str(form.get("reason") or ""),
+                actor=who,
+                now=now,
+                source=SOURCE,
+            ),
+        )
+    except UserError as exc:
+        return _back(request, "/intake", str(exc), ok=False)
+    verb = "frigitt" if release else "beholdt i karantene"
+    return _back(request, "/intake", f"Melding {quarantine_id} {verb}")
+
+
 def routes() -> list[Route]:
     return [
         Route("/r/{id:int}/review", review, methods=["POST"]),
         Route("/r/{id:int}/excerpt", excerpt, methods=["POST"]),
         Route("/h/{case}/campaign/{number:int}/review", campaign_review, methods=["POST"]),
         Route("/intake/assign/{id:int}", assign, methods=["POST"]),
+        Route("/intake/quarantine/{id:int}", quarantine, methods=["POST"]),
     ]
