@@ -166,6 +166,12 @@ def test_a_case_officer_reviews_in_the_browser(served_desk, browser_page, engine
     assert (excerpt.response_id, excerpt.item_ref, excerpt.created_by) == (first_id, "BLS", "marie")
     assert " ".join(excerpt.quote.split()) == " ".join(passage.split())
 
+    # j: on to the next unreviewed response
+    page.keyboard.press("j")
+    page.wait_for_url(lambda url: not url.endswith(f"/r/{first_id}"))
+    next_id = int(page.url.rsplit("/", 1)[-1])
+    assert _one(engine, select(ResponseRow.stance).where(ResponseRow.id == next_id)) is None
+
     # review campaign 1 as one
     page.goto(f"{base}/h/{SLUG}/campaign/1")
     page.select_option("#campaign-form select[name=stance]", "supports")
