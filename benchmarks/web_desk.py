@@ -299,6 +299,24 @@ def _report(client: httpx.Client, engine: Engine, hearing_id: int, count: int, r
         took = _median_ms(lambda p=path: _get(client, p), repeat)
         mark = "ok" if took < 300 else "OVER 300 ms"
         print(f"  {label:48s} {took:8.1f} ms  {mark}")
+    _report_review_post(client, middle, repeat)
+
+
+def _report_review_post(client: httpx.Client, first: int, repeat: int) -> None:
+    """Recording a review (a POST through `record_review`, as the CLI's `review set`)."""
+    page = client.get(f"/r/{first}").text
+    token = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert token is not None
+    targets = iter(range(first, first + 2 * repeat + 2, 2))  # odd: not in the campaign
+
+    def post() -> None:
+        answer = client.post(
+            f"/r/{next(targets)}/review", data={"stance": "supports", "csrf": token.group(1)}
+        )
+        assert answer.status_code == 303 and "error" not in client.get("/").text
+
+    took = _median_ms(post, max(3, repeat // 3))
+    print(f"  {'recording a review (POST, then the next page)':48s} {took:8.1f} ms")
 
 
 def main() -> None:

@@ -181,10 +181,14 @@ def campaign_groups(session: Session, hearing: HearingRow) -> list[CampaignGroup
 class HearingIndex:
     """Everything a batch of reviews of one hearing looks up, loaded once."""
 
-    def __init__(self, session: Session, hearing: HearingRow) -> None:
+    def __init__(
+        self, session: Session, hearing: HearingRow, only: Sequence[ResponseRow] | None = None
+    ) -> None:
+        """`only`: index just these responses (one response and its campaign group's
+        members), so reviewing one response does not load a hearing of 50,000."""
         self.session = session
         self.hearing = hearing
-        self.responses = hearing_responses(session, hearing)
+        self.responses = list(only) if only is not None else hearing_responses(session, hearing)
         self.by_id = {row_id(r): r for r in self.responses}
         self.by_tracking = {r.tracking_number: r for r in self.responses if r.tracking_number}
         self.by_sender: dict[str, list[ResponseRow]] = {}
@@ -254,8 +258,28 @@ class HearingIndex:
 
 
 def open_response(session: Session, ref: str) -> tuple[ResponseRow, HearingRow, HearingIndex]:
-    """A response named on the command line, its hearing, and the hearing's index."""
+    """A response named on the command line, its hearing, and an index of the response
+    with the other members of its campaign group (all a review of it looks up)."""
     response = find_response(session, ref)
     hearing = session.get(HearingRow, response.hearing_id)
     assert hearing is not None
-    return response, hearing, HearingIndex(session, hearing)
+    return response, hearing, HearingIndex(session, hearing, _with_group(session, response))
+
+
+def _with_group(session: Session, response: ResponseRow) -> list[ResponseRow]:
+    """The response and the other members of its campaign group, oldest first."""
+    group_of = (
+        select(CampaignMemberRow.campaign_id)
+        .where(CampaignMemberRow.response_id == response.id)
+        .scalar_subquery()
+    )
+    members = session.exec(
+        select(ResponseRow)
+        .join(CampaignMemberRow, col(CampaignMemberRow.response_id) == col(ResponseRow.id))
+        .where(
+            col(CampaignMemberRow.campaign_id) == group_of,
+            col(ResponseRow.auto_submitted).is_(False),
+        )
+        .order_by(col(ResponseRow.received_at), col(ResponseRow.id))
+    ).all()
+    return list(members) if members else [response]
