@@ -71,6 +71,7 @@ DETAILS = [
     "Kompetansenivået bør være «kjenne til» og ikke «kunne utføre».",
 ]
 STANCE_VALUES = ["supports", "no_comments", "opposes", "supports_with_comments"]
+START = datetime(2024, 3, 25, 8, 0, tzinfo=UTC)
 CAMPAIGN_TEXT = (
     "Som lege i spesialisering støtter jeg forslaget om et læringsmål om kliniske studier. "
     "Det gir oss kunnskap vi trenger i møte med pasientene."
@@ -83,60 +84,57 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def _body(n: int, rng: random.Random) -> str:
+    if n % 10 == 0:  # every tenth: the form letter
+        return f"{CAMPAIGN_TEXT}\n\nHilsen\nLIS {n}"
+    parts = [rng.choice(OPENINGS), rng.choice(STANCES), *rng.sample(DETAILS, 2)]
+    return "\n\n".join([*parts, f"Med vennlig hilsen\nAvsender {n}"])
+
+
+def _response(n: int, hearing_id: int, count: int, body: str, rng: random.Random) -> dict:
+    received = START + timedelta(minutes=3 * n + rng.randint(0, 2))
+    private = n % 10 == 0 or rng.random() < 0.4
+    reviewed = rng.random() < 0.3
+    return {
+        "id": n,
+        "intake_message_id": n,
+        "hearing_id": hearing_id,
+        "tracking_number": f"24/750-{n + 1}",
+        "message_id": f"<m{n}@bench.example>",
+        "subject": f"Høringsinnspill 24/750 fra avsender {n}",
+        "from_name": f"Avsender {n}",
+        "from_address": f"avsender{n}@{'gmail.com' if private else 'helse-vest.no'}",
+        "stakeholder_key": None if private else f"org-{n % 40}",
+        "organisation": None if private else f"Organisasjon {n % 40}",
+        "matched_by": None if private else "domain",
+        "received_at": received,
+        "received_source": "received",
+        "late": n > count * 0.97,
+        "body_text": body,
+        "auto_submitted": False,
+        "filed_at": received,
+        "stance": rng.choice(STANCE_VALUES) if reviewed else None,
+        "reviewed_at": received if reviewed else None,
+        "reviewed_by": "benchmark" if reviewed else None,
+    }
+
+
 def _rows(hearing_id: int, count: int, seed: int) -> tuple[list[dict], list[dict], list[dict]]:
+    """Intake messages, responses and attachments (every fourth response has one)."""
     rng = random.Random(seed)
-    start = datetime(2024, 3, 25, 8, 0, tzinfo=UTC)
     messages, responses, attachments = [], [], []
     for n in range(1, count + 1):
-        campaign = n % 10 == 0  # every tenth: the form letter
-        body = (
-            f"{CAMPAIGN_TEXT}\n\nHilsen\nLIS {n}"
-            if campaign
-            else "\n\n".join(
-                [
-                    rng.choice(OPENINGS),
-                    rng.choice(STANCES),
-                    *rng.sample(DETAILS, 2),
-                    f"Med vennlig hilsen\nAvsender {n}",
-                ]
-            )
-        )
-        received = start + timedelta(minutes=3 * n + rng.randint(0, 2))
-        private = campaign or rng.random() < 0.4
-        reviewed = rng.random() < 0.3
+        response = _response(n, hearing_id, count, _body(n, rng), rng)
+        responses.append(response)
         messages.append(
             {
                 "id": n,
                 "raw_sha256": hashlib.sha256(f"m{n}".encode()).hexdigest(),
-                "size": len(body) + 400,
+                "size": len(response["body_text"]) + 400,
                 "source": f"bench#{n}",
-                "read_at": received,
+                "read_at": response["received_at"],
                 "outcome": "matched",
                 "warnings_json": "[]",
-            }
-        )
-        responses.append(
-            {
-                "id": n,
-                "intake_message_id": n,
-                "hearing_id": hearing_id,
-                "tracking_number": f"24/750-{n + 1}",
-                "message_id": f"<m{n}@bench.example>",
-                "subject": f"Høringsinnspill 24/750 fra avsender {n}",
-                "from_name": f"Avsender {n}",
-                "from_address": f"avsender{n}@{'gmail.com' if private else 'helse-vest.no'}",
-                "stakeholder_key": None if private else f"org-{n % 40}",
-                "organisation": None if private else f"Organisasjon {n % 40}",
-                "matched_by": None if private else "domain",
-                "received_at": received,
-                "received_source": "received",
-                "late": n > count * 0.97,
-                "body_text": body,
-                "auto_submitted": False,
-                "filed_at": received,
-                "stance": rng.choice(STANCE_VALUES) if reviewed else None,
-                "reviewed_at": received if reviewed else None,
-                "reviewed_by": "benchmark" if reviewed else None,
             }
         )
         if n % 4 == 1:

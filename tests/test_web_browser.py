@@ -111,68 +111,69 @@ def _one(engine, statement):
         return session.exec(statement).one()
 
 
-@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-def test_a_case_officer_reviews_in_the_browser(served_desk, browser_page, engine, tmp_path):
-    page, base = browser_page, served_desk
-    # sign in: the first page asked for sends to sign-in, and back
-    page.goto(f"{base}/h/{SLUG}/responses")
+SELECT_PASSAGE = """() => {
+    const body = document.getElementById('body');
+    const node = body.firstChild;
+    const text = node.textContent;
+    const start = text.search(/\\S/);
+    const range = document.createRange();
+    range.setStart(node, start);
+    range.setEnd(node, Math.min(text.length, start + 40));
+    const selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+    body.dispatchEvent(new MouseEvent('mouseup', {bubbles: true}));
+    return selection.toString().trim();
+}"""
+
+
+def _sign_in_and_open_an_unreviewed_response(page, base: str) -> int:
+    page.goto(f"{base}/h/{SLUG}/responses")  # no session: to sign-in, and back after it
     assert "/login" in page.url
     page.fill("input[name=name]", "marie")
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(f"{base}/h/{SLUG}/responses")
     assert "marie (saksbehandler)" in page.inner_text("header")
-
-    # filter to unreviewed, open the first response
     page.check("input[name=unreviewed]")
     page.click("#filters button[type=submit]")
     page.wait_for_url("**unreviewed=1**")
     assert "34 treff" in page.inner_text("main")
     page.click("table.responses tbody tr:first-child a")
     page.wait_for_url("**/r/*")
-    first_id = int(page.url.rsplit("/", 1)[-1])
+    return int(page.url.rsplit("/", 1)[-1])
 
-    # accept the suggested stance with its key (a); then j to the next unreviewed
+
+def _accept_the_suggestion_by_key(page, engine, response_id: int) -> None:
     page.wait_for_selector("mark.suggestion")
     page.keyboard.press("a")
     page.wait_for_selector(".flash.ok")
     event = _one(engine, select(ReviewEventRow))
     assert (event.actor, event.source, event.accepted_as_suggested) == ("marie", "web", True)
-    stance = _one(engine, select(ResponseRow.stance).where(ResponseRow.id == first_id))
+    stance = _one(engine, select(ResponseRow.stance).where(ResponseRow.id == response_id))
     assert stance == event.stance
 
-    # select a passage of the body and tie it to a change item
-    passage = page.evaluate(
-        """() => {
-            const body = document.getElementById('body');
-            const node = body.firstChild;
-            const text = node.textContent;
-            const start = text.search(/\\S/);
-            const range = document.createRange();
-            range.setStart(node, start);
-            range.setEnd(node, Math.min(text.length, start + 40));
-            const selection = window.getSelection();
-            selection.removeAllRanges();
-            selection.addRange(range);
-            body.dispatchEvent(new MouseEvent('mouseup', {bubbles: true}));
-            return selection.toString().trim();
-        }"""
-    )
+
+def _tie_a_selected_passage(page, engine, response_id: int) -> None:
+    passage = page.evaluate(SELECT_PASSAGE)
     assert page.input_value("#quote") == passage
     page.select_option("#excerpt-form select[name=item]", "BLS")
     page.click("#excerpt-form button[type=submit]")
     page.wait_for_selector("ul.excerpts")
     excerpt = _one(engine, select(ResponseExcerptRow))
-    assert (excerpt.response_id, excerpt.item_ref, excerpt.created_by) == (first_id, "BLS", "marie")
+    assert (excerpt.response_id, excerpt.item_ref, excerpt.created_by) == (
+        response_id,
+        "BLS",
+        "marie",
+    )
     assert " ".join(excerpt.quote.split()) == " ".join(passage.split())
-
-    # j: on to the next unreviewed response
-    page.keyboard.press("j")
-    page.wait_for_url(lambda url: not url.endswith(f"/r/{first_id}"))
+    page.keyboard.press("j")  # on to the next unreviewed response
+    page.wait_for_url(lambda url: not url.endswith(f"/r/{response_id}"))
     next_id = int(page.url.rsplit("/", 1)[-1])
     assert _one(engine, select(ResponseRow.stance).where(ResponseRow.id == next_id)) is None
 
-    # review campaign 1 as one
+
+def _review_a_campaign_as_one(page, base: str, engine) -> None:
     page.goto(f"{base}/h/{SLUG}/campaign/1")
     page.select_option("#campaign-form select[name=stance]", "supports")
     page.click("#campaign-form button:not([name])")
@@ -182,7 +183,8 @@ def test_a_case_officer_reviews_in_the_browser(served_desk, browser_page, engine
     assert group.stance == "supports" and group.reviewed_by == "marie"
     assert members >= group.size == 22
 
-    # assign the unmatched message to the hearing
+
+def _assign_the_unmatched_message(page, base: str, engine) -> None:
     page.goto(f"{base}/intake")
     stray = stray_response(engine)
     page.select_option(f"form[action='/intake/assign/{stray.id}'] select", CASE)
@@ -193,13 +195,26 @@ def test_a_case_officer_reviews_in_the_browser(served_desk, browser_page, engine
     audit = _one(engine, select(AuditEventRow).where(AuditEventRow.action == "assign_response"))
     assert audit.actor == "marie"
 
-    # download the summary (internal .docx)
+
+def _download_the_summary(page, base: str, engine, folder: Path) -> None:
     with write_session(engine) as session:
-        write_summary(session, CASE, GROUPED, tmp_path / "letters")
+        write_summary(session, CASE, GROUPED, folder / "letters")
     page.goto(f"{base}/h/{SLUG}")
     link = page.locator("ul.downloads a", has_text=".docx").first
     with page.expect_download() as waiting:
         link.click()
-    saved = tmp_path / "downloaded.docx"
+    saved = folder / "downloaded.docx"
     waiting.value.save_as(saved)
     assert saved.read_bytes()[:2] == b"PK" and saved.stat().st_size > 1000
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_case_officer_reviews_in_the_browser(served_desk, browser_page, engine, tmp_path):
+    page, base = browser_page, served_desk
+    response_id = _sign_in_and_open_an_unreviewed_response(page, base)
+    _accept_the_suggestion_by_key(page, engine, response_id)
+    page.goto(f"{base}/r/{response_id}")
+    _tie_a_selected_passage(page, engine, response_id)
+    _review_a_campaign_as_one(page, base, engine)
+    _assign_the_unmatched_message(page, base, engine)
+    _download_the_summary(page, base, engine, tmp_path)
