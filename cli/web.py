@@ -34,7 +34,14 @@ def serve(
     settings = runtime.settings()
     runtime.engine(settings)  # no database, or no 'hoering init': one line, before serving
     where = f"http://{host or settings.web.host}:{port or settings.web.port}/"
+    from services.desk_users import load_users, users_file
+
     output.stdout.print(f"Høringsdesk: {where} (stop with Ctrl-C)")
+    if not load_users(users_file(settings)).users:  # a bad users file: one line, here
+        output.stdout.print(
+            f"No users in {users_file(settings)} yet: "
+            "hoering web add-user NAME --role saksbehandler"
+        )
     uvicorn.run(
         "web.app:app_from_environment",  # by name: the CLI does not import the web layer
         factory=True,
