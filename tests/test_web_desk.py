@@ -261,6 +261,8 @@ def test_an_unmatched_response_is_assigned_with_its_audit_row(desk, engine):
     stray = stray_response(engine)
     page = desk.get("/intake")
     assert "ukjent.person@example.org" in page.text
+    unfiled = desk.get(f"/r/{stray.id}")  # read before it is filed
+    assert unfiled.status_code == 200 and "Uplassert svar" in unfiled.text
     answer = desk.post(
         f"/intake/assign/{stray.id}", data={"case": CASE, "csrf": csrf_of(page.text)}
     )
@@ -317,3 +319,24 @@ def test_a_quarantined_message_is_kept_or_released_with_a_reason(desk, engine):
     assert released.released_at is not None
     assert "frigitt av marie (web): Arkivert for hånd" in released.note
     assert "Ingen meldinger i karantene" in desk.get("/intake").text
+
+
+def test_an_attachment_shows_its_text_and_downloads_the_original(desk, engine, tmp_path):
+    from urllib.parse import quote
+
+    from storage.blobs import BlobStore
+    from storage.intake_models import ResponseAttachmentRow
+
+    sign_in(desk, "lars")  # reading is enough
+    with read_session(engine) as session:
+        attachment = session.exec(
+            select(ResponseAttachmentRow).where(ResponseAttachmentRow.text.is_not(None))
+        ).first()
+    assert attachment is not None, "the examples have a response with a readable attachment"
+    page = desk.get(f"/r/{attachment.response_id}").text
+    assert f"/attachment/{attachment.id}" in page
+    assert attachment.text.split()[0] in page
+    download = desk.get(f"/attachment/{attachment.id}")
+    assert download.status_code == 200
+    assert download.content == BlobStore(tmp_path / "blobs").get(attachment.sha256)
+    assert quote(attachment.safe_name) in download.headers["content-disposition"]

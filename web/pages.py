@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import quote
 
 from sqlmodel import col, select
 from starlette.requests import Request
@@ -158,7 +159,9 @@ async def attachment_download(request: Request) -> Response:
     return Response(
         store.get(attachment.sha256),
         media_type=attachment.content_type,
-        headers={"Content-Disposition": f'attachment; filename="{attachment.safe_name}"'},
+        headers={
+            "Content-Disposition": f"attachment; filename*=utf-8''{quote(attachment.safe_name)}"
+        },
     )
 
 
