@@ -25,6 +25,7 @@ SLUG = "24-750"
 PASSWORD = "riktig-passord-1"
 GROUPED = datetime(2024, 6, 11, 9, 0, tzinfo=OSLO)
 STRAY_ADDRESS = "ukjent.person@example.org"
+STRAY_BODY = "Vi støtter forslaget. <script>alert('x')</script>"
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
@@ -45,7 +46,7 @@ def desk_hearing(engine: Engine, folder: Path) -> None:
     store = hearing_with_responses(engine, folder)
     with write_session(engine) as session:
         review.group_campaigns(session, CASE, actor="system", now=GROUPED)
-    stray = email("Ukjent Person", STRAY_ADDRESS, "Innspill", "Vi støtter forslaget.", GROUPED)
+    stray = email("Ukjent Person", STRAY_ADDRESS, "Innspill", STRAY_BODY, GROUPED)
     junk = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
     outcomes = import_messages(engine, store, [("stray.eml", stray), ("junk", junk)], GROUPED)
     assert [o.outcome for o in outcomes] == ["unmatched", "quarantined"], outcomes

@@ -263,6 +263,7 @@ def test_an_unmatched_response_is_assigned_with_its_audit_row(desk, engine):
     assert "ukjent.person@example.org" in page.text
     unfiled = desk.get(f"/r/{stray.id}")  # read before it is filed
     assert unfiled.status_code == 200 and "Uplassert svar" in unfiled.text
+    assert "<script>alert" not in unfiled.text and "&lt;script&gt;alert" in unfiled.text
     answer = desk.post(
         f"/intake/assign/{stray.id}", data={"case": CASE, "csrf": csrf_of(page.text)}
     )
