@@ -31,6 +31,7 @@ def _encode(value: Any) -> str:
 
 async def _run_request(request: dict[str, Any]) -> dict[str, Any]:
     from domain.errors import UserError
+    from storage.db import short_error
 
     try:
         module = importlib.import_module(f"flows.{request['module']}")
@@ -41,7 +42,7 @@ async def _run_request(request: dict[str, Any]) -> dict[str, Any]:
     except Exception as exc:
         return {
             "ok": False,
-            "error": f"{type(exc).__name__}: {exc}",
+            "error": short_error(exc),
             "traceback": traceback.format_exc(),
         }
 
