@@ -35,6 +35,31 @@ def _own_size() -> int:
     return pages * resource.getpagesize()
 
 
+def _peak_size() -> int:
+    """This process's peak virtual size in bytes (VmPeak), or 0 when unknown."""
+    try:
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith("VmPeak:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def _read_within(limit: int, filename: str, content_type: str, payload: bytes) -> ExtractedText:
+    """A reader that failed near the limit ran out of memory, whatever it reports
+    (libxml2 says "unknown error" when an allocation fails)."""
+    try:
+        result = extract_text(filename, content_type, payload)
+    except MemoryError:
+        result = ExtractedText(None, "corrupt: MemoryError")
+    reason = result.unreadable_reason or ""
+    if reason.startswith(("corrupt:", TOO_HEAVY)) and _peak_size() >= limit * 0.9:
+        return ExtractedText(None, f"{TOO_HEAVY}: needs over the memory budget")
+    return result
+
+
 def _serve(connection: Connection, budget_bytes: int) -> None:
     """The worker: read requests until told to stop (None) or the pipe closes."""
     limit = _own_size() + budget_bytes
@@ -47,10 +72,7 @@ def _serve(connection: Connection, budget_bytes: int) -> None:
         if request is None:
             return
         filename, content_type, payload = request
-        try:
-            result = extract_text(filename, content_type, payload)
-        except MemoryError:
-            result = ExtractedText(None, f"{TOO_HEAVY}: needs over the memory budget")
+        result = _read_within(limit, filename, content_type, payload)
         del payload, request
         connection.send(result)
 
@@ -80,7 +102,10 @@ class AttachmentReader:
                 if not connection.poll(self.timeout_s):
                     self._stop(kill=True)
                     return ExtractedText(None, f"{TOO_HEAVY}: took over {self.timeout_s:g} s")
-                return connection.recv()
+                result: ExtractedText = connection.recv()
+                if (result.unreadable_reason or "").startswith(TOO_HEAVY):
+                    self._stop(kill=True)  # its peak size would mislabel what comes next
+                return result
             except (EOFError, OSError):  # the worker died: the kernel or the allocator
                 code = self._stop(kill=True)
                 return ExtractedText(
