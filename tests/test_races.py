@@ -1,0 +1,83 @@
+"""Commands run at the same moment on PostgreSQL: the race ends as "already done" for
+every process, never as an error, and nothing happens twice."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from storage.db import read_session
+from storage.hearing_models import HearingRecipientRow, OutboxMessageRow
+from storage.models import IdReservationRow
+from tests.test_outbox_sender import circulate_24_750
+
+RACE_WINDOW = Path(__file__).parent / "race_window.py"
+on_postgres = pytest.mark.parametrize(
+    "db_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
+
+
+def _at_once(commands: list[list[str]], env: dict[str, str], timeout: float = 300):
+    """Start every `hoering` command (with its race windows held open, see
+    tests/race_window.py) before waiting for any; (exit code, out, err) each."""
+    processes = [
+        subprocess.Popen(
+            [sys.executable, str(RACE_WINDOW), *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, **env},
+        )
+        for args in commands
+    ]
+    results = []
+    try:
+        for process in processes:
+            out, err = process.communicate(timeout=timeout)
+            results.append((process.returncode, out, err))
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    return results
+
+
+@on_postgres
+def test_eight_concurrent_same_key_reservations_get_one_id(engine, hoering_env):
+    command = ["ids", "reserve", "BLS", "--key", "same", "--json"]
+    results = _at_once([command] * 8, hoering_env)
+    assert [code for code, _, _ in results] == [0] * 8, [err for _, _, err in results]
+    replies = [json.loads(out) for _, out, _ in results]
+    assert len({reply["id"] for reply in replies}) == 1, replies
+    assert sorted(reply["new"] for reply in replies) == [False] * 7 + [True]
+    with read_session(engine) as session:
+        rows = session.exec(select(IdReservationRow).where(IdReservationRow.key == "same")).all()
+    assert len(rows) == 1
+
+
+@on_postgres
+def test_three_concurrent_reminder_runs_send_one_reminder_per_recipient(engine, tmp_path, flow_env):
+    circulate_24_750(engine, tmp_path / "letters")
+    with read_session(engine) as session:
+        recipients = session.exec(select(HearingRecipientRow.email)).all()
+    env = {**flow_env, "HOERING_INLINE_FLOWS": "1", "HOERING_MAIL_PDF": "false"}
+    results = _at_once([["reminders", "send", "--as-of", "2024-05-16"]] * 3, env)
+    assert [code for code, _, _ in results] == [0] * 3, [err for _, _, err in results]
+    for _, _, err in results:
+        assert "IntegrityError" not in err and "internal error" not in err
+    with read_session(engine) as session:
+        rows = session.exec(
+            select(OutboxMessageRow).where(OutboxMessageRow.kind == "paaminnelse")
+        ).all()
+    assert Counter(row.to_address for row in rows) == Counter(a.lower() for a in recipients)
+    assert {row.status for row in rows} == {"sent"}
+    sent = Path(env["HOERING_DATA_DIR"]) / "outbox-sent"
+    assert all((sent / f"{row.message_id.strip('<>')}.eml").exists() for row in rows)
