@@ -13,9 +13,11 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
+from domain.lifecycle import Action
 from storage.db import read_session
-from storage.hearing_models import HearingRecipientRow, OutboxMessageRow
+from storage.hearing_models import AuditEventRow, HearingRecipientRow, OutboxMessageRow
 from storage.models import IdReservationRow
+from tests.hearing_helpers import create
 from tests.test_outbox_sender import circulate_24_750
 
 RACE_WINDOW = Path(__file__).parent / "race_window.py"
@@ -81,3 +83,23 @@ def test_three_concurrent_reminder_runs_send_one_reminder_per_recipient(engine, 
     assert {row.status for row in rows} == {"sent"}
     sent = Path(env["HOERING_DATA_DIR"]) / "outbox-sent"
     assert all((sent / f"{row.message_id.strip('<>')}.eml").exists() for row in rows)
+
+
+@on_postgres
+def test_three_concurrent_circulations_circulate_once(engine, flow_env):
+    create(engine)
+    env = {**flow_env, "HOERING_INLINE_FLOWS": "1", "HOERING_MAIL_PDF": "false"}
+    command = ["hearing", "circulate", "24/750", "--as-of", "2024-03-22", "--json"]
+    results = _at_once([command] * 3, env)
+    assert [code for code, _, _ in results] == [0] * 3, [err for _, _, err in results]
+    done = sorted(json.loads(out).get("already_done", False) for _, out, _ in results)
+    assert done == [False, True, True], [out for _, out, _ in results]
+    with read_session(engine) as session:
+        events = session.exec(
+            select(AuditEventRow.action).where(AuditEventRow.action == Action.CIRCULATE.value)
+        ).all()
+        letters = session.exec(
+            select(OutboxMessageRow.to_address).where(OutboxMessageRow.kind != "paaminnelse")
+        ).all()
+    assert len(events) == 1
+    assert len(letters) == len(set(letters)) > 0
