@@ -14,11 +14,13 @@ it ends); a lock lets the threads of one process share it.
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
+import os
 import resource
+import subprocess
+import sys
 import threading
 from multiprocessing.connection import Connection
-from typing import Any
+from pathlib import Path
 
 from domain.attachment_text import TOO_HEAVY, ExtractedText, extract_text
 
@@ -60,13 +62,13 @@ def _read_within(limit: int, filename: str, content_type: str, payload: bytes) -
     return result
 
 
-def _serve(connection: Connection, budget_bytes: int) -> None:
+def _serve(requests: Connection, results: Connection, budget_bytes: int) -> None:
     """The worker: read requests until told to stop (None) or the pipe closes."""
     limit = _own_size() + budget_bytes
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     while True:
         try:
-            request = connection.recv()
+            request = requests.recv()
         except EOFError:
             return
         if request is None:
@@ -74,7 +76,41 @@ def _serve(connection: Connection, budget_bytes: int) -> None:
         filename, content_type, payload = request
         result = _read_within(limit, filename, content_type, payload)
         del payload, request
-        connection.send(result)
+        results.send(result)
+
+
+class _Worker:
+    """`python -m services.attachment_reading BUDGET`: requests on its stdin, results on
+    its stdout (pickled by multiprocessing's Connection); its output is discarded."""
+
+    def __init__(self, budget_bytes: int) -> None:
+        root = str(Path(__file__).resolve().parents[1])
+        path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "services.attachment_reading", str(budget_bytes)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,  # library warnings must not reach the user's terminal
+            env={**os.environ, "PYTHONPATH": path},
+        )
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.requests = Connection(os.dup(self.process.stdin.fileno()), readable=False)
+        self.results = Connection(os.dup(self.process.stdout.fileno()), writable=False)
+        self.process.stdin.close()
+        self.process.stdout.close()
+
+    def stop(self, *, kill: bool) -> int | None:
+        if not kill:
+            with contextlib.suppress(OSError):
+                self.requests.send(None)
+        self.requests.close()
+        self.results.close()
+        try:
+            self.process.wait(0.1 if kill else 5.0)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        return self.process.returncode
 
 
 class AttachmentReader:
@@ -84,8 +120,7 @@ class AttachmentReader:
         self.timeout_s = timeout_s
         self.memory_mb = memory_mb
         self._lock = threading.Lock()
-        self._process: Any = None
-        self._connection: Connection | None = None
+        self._worker: _Worker | None = None
 
     def __enter__(self) -> AttachmentReader:
         return self
@@ -96,16 +131,13 @@ class AttachmentReader:
     def read(self, filename: str, content_type: str, payload: bytes) -> ExtractedText:
         """The attachment's text, or why there is none; never raises on a bad payload."""
         with self._lock:
-            connection = self._start()
+            worker = self._start()
             try:
-                connection.send((filename, content_type, payload))
-                if not connection.poll(self.timeout_s):
+                worker.requests.send((filename, content_type, payload))
+                if not worker.results.poll(self.timeout_s):
                     self._stop(kill=True)
                     return ExtractedText(None, f"{TOO_HEAVY}: took over {self.timeout_s:g} s")
-                result: ExtractedText = connection.recv()
-                if (result.unreadable_reason or "").startswith(TOO_HEAVY):
-                    self._stop(kill=True)  # its peak size would mislabel what comes next
-                return result
+                result: ExtractedText = worker.results.recv()
             except (EOFError, OSError):  # the worker died: the kernel or the allocator
                 code = self._stop(kill=True)
                 return ExtractedText(
@@ -113,44 +145,25 @@ class AttachmentReader:
                     f"{TOO_HEAVY}: the reader stopped (exit code {code}; "
                     f"over the {self.memory_mb} MB budget?)",
                 )
+            if (result.unreadable_reason or "").startswith(TOO_HEAVY):
+                self._stop(kill=True)  # its peak size would mislabel what comes next
+            return result
 
     def close(self) -> None:
         """Stop the worker, if one runs."""
         with self._lock:
             self._stop(kill=False)
 
-    def _start(self) -> Connection:
-        if self._connection is not None and self._process.is_alive():
-            return self._connection
+    def _start(self) -> _Worker:
+        if self._worker is not None and self._worker.process.poll() is None:
+            return self._worker
         self._stop(kill=True)
-        context = multiprocessing.get_context("spawn")  # no fork of a threaded process
-        parent, child = context.Pipe()
-        process = context.Process(
-            target=_serve,
-            args=(child, self.memory_mb * _MB),
-            name="hoering-attachment-reader",
-            daemon=True,
-        )
-        process.start()
-        child.close()
-        self._process, self._connection = process, parent
-        return parent
+        self._worker = _Worker(self.memory_mb * _MB)
+        return self._worker
 
     def _stop(self, *, kill: bool) -> int | None:
-        process, connection = self._process, self._connection
-        self._process, self._connection = None, None
-        if process is None:
-            return None
-        if connection is not None:
-            if not kill:
-                with contextlib.suppress(OSError):
-                    connection.send(None)
-            connection.close()
-        process.join(0.1 if kill else 5.0)
-        if process.is_alive():
-            process.kill()
-            process.join()
-        return process.exitcode
+        worker, self._worker = self._worker, None
+        return worker.stop(kill=kill) if worker is not None else None
 
 
 _SHARED: dict[tuple[float, int], AttachmentReader] = {}
@@ -171,3 +184,14 @@ def close_shared_readers() -> None:
     with _SHARED_LOCK:
         while _SHARED:
             _SHARED.popitem()[1].close()
+
+
+def _main(argv: list[str]) -> None:
+    requests = Connection(os.dup(0), writable=False)
+    results = Connection(os.dup(1), readable=False)
+    os.dup2(2, 1)  # a library that prints must not write into the results pipe
+    _serve(requests, results, int(argv[1]))
+
+
+if __name__ == "__main__":
+    _main(sys.argv)
