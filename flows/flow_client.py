@@ -99,7 +99,9 @@ def call_flow(data_dir: Path, module: str, name: str, **params: Any) -> Any:
     if reply["ok"]:
         return reply["result"]
     if "user_error" in reply:
-        raise UserError(reply["user_error"])
+        error = UserError(reply["user_error"])
+        error.exit_code = reply.get("exit_code", 2)
+        raise error
     log = path.parent / "flow-errors.log"
     with log.open("a") as handle:
         handle.write(reply.get("traceback", reply["error"]) + "\n")

@@ -38,7 +38,7 @@ async def _run_request(request: dict[str, Any]) -> dict[str, Any]:
         result = await getattr(module, request["name"])(**request["params"])
         return {"ok": True, "result": result}
     except UserError as exc:
-        return {"ok": False, "user_error": str(exc)}
+        return {"ok": False, "user_error": str(exc), "exit_code": getattr(exc, "exit_code", 2)}
     except Exception as exc:
         return {
             "ok": False,
