@@ -16,8 +16,10 @@ from sqlmodel import select
 from domain.lifecycle import Action
 from storage.db import read_session
 from storage.hearing_models import AuditEventRow, HearingRecipientRow, OutboxMessageRow
+from storage.intake_models import ResponseRow
 from storage.models import IdReservationRow
 from tests.hearing_helpers import create
+from tests.intake_helpers import DOCX_TYPE, circulated_hearing, docx_bytes, message
 from tests.test_outbox_sender import circulate_24_750
 
 RACE_WINDOW = Path(__file__).parent / "race_window.py"
@@ -103,3 +105,34 @@ def test_three_concurrent_circulations_circulate_once(engine, flow_env):
         ).all()
     assert len(events) == 1
     assert len(letters) == len(set(letters)) > 0
+
+
+@on_postgres
+def test_three_concurrent_imports_of_one_mailbox_file_each_message_once(engine, tmp_path, flow_env):
+    circulated_hearing(engine)
+    folder = tmp_path / "innboks"
+    folder.mkdir()
+    for number in range(12):
+        (folder / f"{number:02d}.eml").write_bytes(
+            message(
+                sender=f"svar{number}@helse-vest.no",
+                message_id=f"<svar-{number}@helse-vest.no>",
+                body=f"Svar nummer {number}.",
+                attachments=[("svar.docx", docx_bytes(f"Svar {number}."), DOCX_TYPE)],
+            )
+        )
+    env = {**flow_env, "HOERING_INLINE_FLOWS": "1", "HOERING_INTAKE_BATCH_SIZE": "4"}
+    command = ["responses", "import", str(folder), "--as-of", "2024-06-03", "--json"]
+    results = _at_once([command] * 3, env)
+    assert [code for code, _, _ in results] == [0] * 3, [err for _, _, err in results]
+    counts = Counter()
+    for _, out, _ in results:
+        counts.update(json.loads(out)["counts"])
+    assert counts["matched"] == 12 and counts["duplicate"] == 24, counts
+    with read_session(engine) as session:
+        numbers = session.exec(select(ResponseRow.tracking_number)).all()
+        receipts = session.exec(
+            select(OutboxMessageRow.to_address).where(OutboxMessageRow.kind == "kvittering")
+        ).all()
+    assert sorted(numbers) == sorted(f"24/750-{n}" for n in range(2, 14))
+    assert len(receipts) == len(set(receipts)) == 12
