@@ -6,7 +6,7 @@ after init) in its `stakeholders:` list; the hearing is created, then circulated
 - storage: `services.hearings.transition(CIRCULATE)` in one write transaction (rules,
   høringsbrev and change sheet, one outbox message per recipient, audit event, commit),
   on SQLite and, when reachable, on PostgreSQL;
-- flow: the same through the Prefect flow `hearing-transition` (SQLite), against
+- flow: the same through the Prefect flow `circulate-hearing` (SQLite), against
   PREFECT_API_URL if set, else a local Prefect server started in the temporary data
   dir (its start-up is reported apart and not counted), after one warm-up flow run.
 
@@ -16,7 +16,6 @@ Run: .venv/bin/python -m benchmarks.circulation [--extra 500] [--no-flow] [--no-
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import shutil
 import sqlite3
@@ -112,23 +111,26 @@ def circulate_through_flow(url: str, data_dir: Path) -> tuple[float, float, int]
     """(Prefect start-up s, warm-up flow s, circulate flow s, messages queued)."""
     os.environ["HOERING_DATABASE_URL"] = url
     os.environ["HOERING_DATA_DIR"] = str(data_dir)
-    from flows.flow_runner import prepare_prefect
-    from flows.prefect_server import stop_server
+    import socket
 
-    start = time.perf_counter()
+    from flows.flow_runner import prepare_prefect
+    from flows.prefect_server import start_server, stop_server
+
     started_server = "PREFECT_API_URL" not in os.environ
+    if started_server:  # a server of its own, stopped at the end
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        start_server(data_dir, port)
+    start = time.perf_counter()
     prepare_prefect()
-    from flows.hearing_flows import close_due_hearings, transition_flow
+    from flows.hearing_flows import circulate_hearing, close_due_hearings
 
     startup = time.perf_counter() - start
     try:
-        asyncio.run(close_due_hearings(as_of="2024-03-22"))  # warm-up: nothing is due
+        close_due_hearings(as_of=CIRCULATED)  # warm-up: nothing is due
         start = time.perf_counter()
-        result = asyncio.run(
-            transition_flow(
-                case=CASE, action="circulate", actor="bench", as_of=CIRCULATED.isoformat()
-            )
-        )
+        result = circulate_hearing(case=CASE, actor="bench", as_of=CIRCULATED)
         elapsed = time.perf_counter() - start
     finally:
         if started_server:

@@ -266,6 +266,14 @@ def _run_child(mode: str, folder: Path, work: Path, env: dict[str, str]) -> dict
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--counts", type=int, nargs="+", default=[10_000])
@@ -276,7 +284,7 @@ def main() -> None:
         print(json.dumps(child(args.child[0], Path(args.child[1]), Path(args.child[2]))))
         return
 
-    from flows.prefect_server import ensure_prefect_api, stop_server
+    from flows.prefect_server import start_server, stop_server
 
     root = Path(tempfile.mkdtemp(prefix="hoering-intake-bench-"))
     env = {**os.environ, "PREFECT_HOME": str(root / "prefect-home")}
@@ -284,7 +292,10 @@ def main() -> None:
     env.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
     started_server = "PREFECT_API_URL" not in os.environ
     os.environ.update({k: v for k, v in env.items() if k.startswith("PREFECT_")})
-    env["PREFECT_API_URL"] = ensure_prefect_api(root / "server")
+    if started_server:  # a server of its own, stopped at the end
+        env["PREFECT_API_URL"] = start_server(root / "server", _free_port()).api_url
+    else:
+        env["PREFECT_API_URL"] = os.environ["PREFECT_API_URL"]
     rows = []
     try:
         for count in args.counts:

@@ -1,7 +1,8 @@
 """`hoering hearing ...`: the lifecycle of one hearing from the command line.
 
-State-changing commands run their Prefect flow; read-only ones read the database
-directly and never start Prefect.
+State-changing commands check what the database can tell (case, state, dates, files)
+and then run the step's Prefect flow against the running Prefect server; read-only
+ones read the database directly and never import Prefect.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -34,7 +36,7 @@ def actor() -> str:
     return os.environ.get("HOERING_ACTOR") or getpass.getuser()
 
 
-def _run(flow_name: str, **params: Any) -> dict:
+def _run(flow_name: str, **params: Any) -> Any:
     from flows.flow_runner import run_flow  # Prefect only for state-changing commands
 
     return run_flow("hearing_flows", flow_name, **params)
@@ -57,10 +59,24 @@ def _print_transition(result: dict, json_out: bool) -> None:
         output.stdout.print(f"  {queued} messages queued in the outbox")
 
 
+STEP_FLOWS = {  # lifecycle action -> its flow in flows.hearing_flows
+    "circulate": "circulate_hearing",
+    "close": "close_hearing",
+    "review_done": "complete_review",
+    "codify": "codify_hearing",
+    "withdraw": "withdraw_hearing",
+}
+
+
 def _transition(case: str, action: str, as_of: str | None, json_out: bool, **extra: Any) -> None:
-    runtime.as_of_moment(as_of)  # a bad date fails here, before Prefect starts
-    runtime.engine()
-    result = _run("transition_flow", case=case, action=action, actor=actor(), as_of=as_of, **extra)
+    """Check the step against the database (no Prefect), then run its flow."""
+    from domain.lifecycle import Action
+    from flows.checks import check_step
+
+    now = runtime.as_of_moment(as_of)
+    decisions = extra.pop("decisions", None)
+    check_step(case, Action(action), actor(), now, extra.get("reason"), decisions)
+    result = _run(STEP_FLOWS[action], case=case, actor=actor(), as_of=now, **extra)
     _print_transition(result, json_out)
 
 
@@ -74,9 +90,10 @@ def create(
     from domain.hearing_spec import parse_hearing_spec
 
     parse_hearing_spec(_read(spec, "hearing spec"), spec)  # bad spec: one line, no Prefect
-    runtime.as_of_moment(as_of)
+    now = runtime.as_of_moment(as_of)
     runtime.engine()
-    result = _run("create_hearing_flow", spec_path=spec, actor=actor(), as_of=as_of)
+    spec_path = str(Path(spec).resolve())
+    result = _run("create_hearing", spec_path=spec_path, actor=actor(), as_of=now)
     if json_out:
         output.print_json(result)
         return
@@ -113,8 +130,9 @@ def codify(
     """Codify the decisions: the catalogue gets the new goals from the effective date."""
     from domain.decisions import parse_decisions
 
-    parse_decisions(_read(decisions, "decisions"), decisions)
-    _transition(case, "codify", as_of, json_out, decisions_path=decisions)
+    parsed = parse_decisions(_read(decisions, "decisions"), decisions)
+    path = str(Path(decisions).resolve())
+    _transition(case, "codify", as_of, json_out, decisions_path=path, decisions=parsed)
 
 
 @hearing_app.command("withdraw")
@@ -131,9 +149,9 @@ def withdraw(
 @hearing_app.command("close-due")
 def close_due(as_of: AsOf = None, json_out: JsonFlag = False) -> None:
     """Close every hearing whose deadline has passed (what the schedule runs)."""
-    runtime.as_of_moment(as_of)
+    now = runtime.as_of_moment(as_of)
     runtime.engine()
-    result = _run("close_due_hearings", as_of=as_of, actor=actor())
+    result = _run("close_due_hearings", as_of=now, actor=actor())
     output.print_json(result) if json_out else output.stdout.print(
         f"closed: {', '.join(result['done']) or 'none'}"
     )
@@ -142,12 +160,12 @@ def close_due(as_of: AsOf = None, json_out: JsonFlag = False) -> None:
 @hearing_app.command("list")
 def list_hearings(json_out: JsonFlag = False) -> None:
     """All hearings with their state and deadline."""
-    from sqlmodel import select
+    from sqlmodel import col, select
 
     from storage.hearing_models import HearingRow
 
     with read_session(runtime.engine()) as session:
-        rows = session.exec(select(HearingRow).order_by(HearingRow.id)).all()
+        rows = session.exec(select(HearingRow).order_by(col(HearingRow.id))).all()
         data = [
             {"case": r.case_number, "title": r.title, "state": r.state, "deadline": r.deadline}
             for r in rows
@@ -282,5 +300,5 @@ def letters(case: Case, json_out: JsonFlag = False) -> None:
     output.print_table(
         f"Letters of {case}",
         ["kind", "document", "path", "sha256"],
-        [(d["kind"], d["document_number"], d["path"], d["sha256"][:16]) for d in data],
+        [(d["kind"], d["document_number"], d["path"], (d["sha256"] or "")[:16]) for d in data],
     )

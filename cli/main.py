@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 
@@ -13,8 +13,8 @@ from cli.hearing import actor, hearing_app
 from cli.outbox import outbox_app, reminders_app
 from cli.responses import responses_app
 from cli.review import hearing_review_app, review_app
+from cli.server import deploy, server_app, worker
 from domain.errors import UserError
-from flows.flow_client import FlowFailed
 from services import runtime
 from storage import catalogue, ledger
 from storage.db import read_session, short_error, write_session
@@ -35,9 +35,23 @@ app.add_typer(reminders_app, name="reminders")
 app.add_typer(responses_app, name="responses")
 app.add_typer(review_app, name="review")
 hearing_app.add_typer(hearing_review_app)  # hoering hearing summary / publish
+app.add_typer(server_app, name="server")
+app.command("deploy")(deploy)
+app.command("worker")(worker)
+
+
+class _ClickError(Exception):
+    """The shape of click's ClickException, for the type checker."""
+
+    def format_message(self) -> str:
+        return str(self)
+
 
 # Typer may vendor click; find its ClickException through a public subclass.
-_CLICK_EXCEPTION = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+_CLICK_EXCEPTION = cast(
+    type[_ClickError],
+    next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"),
+)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON on stdout, for scripts.")]
 
@@ -173,9 +187,9 @@ def goals_activate(
     """Put codified hearings whose effective date has come in effect."""
     from flows.flow_runner import run_flow
 
-    runtime.as_of_moment(as_of)
+    now = runtime.as_of_moment(as_of)
     runtime.engine()
-    result = run_flow("hearing_flows", "activate_effective_goals", as_of=as_of, actor=actor())
+    result = run_flow("hearing_flows", "activate_goals", as_of=now, actor=actor())
     if json_out:
         output.print_json(result)
     else:
@@ -189,10 +203,7 @@ def run(args: list[str] | None = None) -> int:
         code = app(args=args, prog_name="hoering", standalone_mode=False)
     except UserError as exc:
         output.error_line(str(exc))
-        return getattr(exc, "exit_code", 2)
-    except FlowFailed as exc:
-        output.error_line(str(exc))
-        return 1
+        return exc.exit_code
     except typer.Abort:
         output.error_line("aborted")
         return 130

@@ -13,7 +13,6 @@ import typer
 from cli import output
 from config.settings import Settings
 from services import runtime
-from services.outbox_listing import list_outbox
 from storage.db import read_session
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON on stdout, for scripts.")]
@@ -43,6 +42,8 @@ def outbox_list(ctx: typer.Context, case: CaseOption = None, json_out: JsonFlag 
     """Every message in the outbox, oldest first."""
     if ctx.invoked_subcommand is not None:
         return
+    from services.outbox_listing import list_outbox
+
     with read_session(runtime.engine()) as session:
         rows = list_outbox(session, case)
     if json_out:
@@ -95,7 +96,7 @@ def outbox_send(
 ) -> None:
     """Deliver the pending messages (through HOERING_MAIL_TRANSPORT: folder or smtp)."""
     _check_before_running(as_of)
-    report = _run("send_outbox", as_of=as_of, case=case, limit=limit)
+    report = _run("send_outbox", as_of=runtime.as_of_moment(as_of), case=case, limit=limit)
     if json_out:
         output.print_json(report)
         return
@@ -142,7 +143,7 @@ def reminders_send(
             run = plan_reminders(session, now=moment, default=policy).as_json()
         result: dict = {"reminders": run, "send": None}
     else:
-        result = _run("send_reminders", as_of=as_of, dry_run=False)
+        result = _run("send_reminders", as_of=moment, dry_run=False)
     if json_out:
         output.print_json(result)
         return

@@ -162,7 +162,7 @@ def import_command(
     json_out: JsonFlag = False,
 ) -> None:
     """Import hearing responses: file, number and receipt them, or quarantine them."""
-    runtime.as_of_moment(as_of)  # a bad date fails here, before Prefect starts
+    now = runtime.as_of_moment(as_of)  # a bad date fails here, before Prefect starts
     runtime.engine()
     checked = _checked_sources(sources)
     report = new_report_path(runtime.settings().data_dir)
@@ -174,7 +174,7 @@ def import_command(
             "intake_flows",
             "import_responses",
             sources=checked,
-            as_of=as_of,
+            as_of=now,
             report_path=str(report),
         )
 
@@ -302,12 +302,12 @@ def assign_command(
 ) -> None:
     """File an unmatched response under a hearing: tracking number, late flag, receipt."""
     wanted = normalise_case_number(case, "CASE")
-    runtime.as_of_moment(as_of)
+    now = runtime.as_of_moment(as_of)
     runtime.engine()
     from flows.flow_runner import run_flow
 
     result = run_flow(
-        "intake_flows", "assign_response_flow", response_id=response_id, case=wanted, as_of=as_of
+        "intake_flows", "assign_response_flow", response_id=response_id, case=wanted, as_of=now
     )
     if json_out:
         output.print_json(result)

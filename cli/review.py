@@ -1,8 +1,10 @@
 """`hoering review ...` (review the responses of a hearing) and the `summary` and
 `publish` commands of `hoering hearing`.
 
-`hoering review CASE` lists what is left to review (read only, no Prefect); the
-commands that record something run their Prefect flow, as every state change does.
+`hoering review CASE` lists what is left to review (read only, no Prefect). `review set`
+and `review excerpt`, edits staff make hundreds of times, write straight to storage with
+their audit row; applying a review file, grouping campaigns, the summary and the
+publication export run their Prefect flow.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -20,14 +21,14 @@ from domain.calendar import OSLO
 from domain.case_numbers import normalise_case_number
 from services import runtime
 from services.files import read_text_file
-from storage.db import read_session
+from storage.db import read_session, write_session
 
 
 class _CaseOrCommand(TyperGroup):
     """`hoering review 24/750` is `hoering review list 24/750`: a first argument that is no
     command name is a case number."""
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # typer's own click Context
         if args and not args[0].startswith("-") and args[0] not in self.commands:
             args = ["list", *args]
         return super().parse_args(ctx, args)
@@ -154,19 +155,21 @@ def set_command(
         )
     if stance is not None and parse_stance(stance) is None:
         raise UserError(f"--stance: '{stance}' is not a stance; use one of {stance_choices_nb()}")
-    runtime.as_of_moment(as_of)
-    runtime.engine()
-    result = _run(
-        "review_response",
-        response=response,
-        actor=actor(),
-        stance=stance,
-        items=item or [],
-        note=note,
-        accept_suggestion=accept_suggestion,
-        campaign=campaign,
-        as_of=as_of,
-    )
+    from services.review import record_review
+
+    now = runtime.as_of_moment(as_of)
+    with write_session(runtime.engine()) as session:  # straight to storage, with its audit row
+        result = record_review(
+            session,
+            response,
+            stance=stance,
+            items=item or [],
+            note=note,
+            accept_suggestion=accept_suggestion,
+            campaign=campaign,
+            actor=actor(),
+            now=now,
+        )
     if json_out:
         output.print_json(result)
         return
@@ -197,7 +200,7 @@ def apply_command(
         case=wanted,
         path=str(Path(file).resolve()),
         actor=actor(),
-        as_of=as_of,
+        as_of=runtime.as_of_moment(as_of),
     )
     if json_out:
         output.print_json(result)
@@ -223,17 +226,13 @@ def excerpt_command(
     json_out: JsonFlag = False,
 ) -> None:
     """Tie a passage of a response to a change item, for the summary."""
-    runtime.as_of_moment(as_of)
-    runtime.engine()
-    result = _run(
-        "add_excerpt",
-        response=response,
-        quote=quote,
-        actor=actor(),
-        item=item,
-        attachment=attachment,
-        as_of=as_of,
-    )
+    from services.review import add_excerpt
+
+    now = runtime.as_of_moment(as_of)
+    with write_session(runtime.engine()) as session:  # an edit like review set: no flow run
+        result = add_excerpt(
+            session, response, quote=quote, item=item, attachment=attachment, actor=actor(), now=now
+        )
     if json_out:
         output.print_json(result)
         return
@@ -245,7 +244,7 @@ def excerpt_command(
 def campaigns_command(case: Case, as_of: AsOf = None, json_out: JsonFlag = False) -> None:
     """Group near-identical responses (form letters) into campaigns and list them."""
     wanted = _checked(case, as_of)
-    groups = _run("group_campaigns", case=wanted, actor=actor(), as_of=as_of)
+    groups = _run("group_campaigns", case=wanted, actor=actor(), as_of=runtime.as_of_moment(as_of))
     if json_out:
         output.print_json(groups)
         return
@@ -313,7 +312,12 @@ def summary_command(
 
         parse_decisions(read_text_file(decisions, "decisions"), decisions)
         decisions = str(Path(decisions).resolve())
-    result = _run("hearing_summary", case=wanted, as_of=as_of, decisions_path=decisions)
+    result = _run(
+        "hearing_summary",
+        case=wanted,
+        as_of=runtime.as_of_moment(as_of),
+        decisions_path=decisions,
+    )
     if json_out:
         output.print_json(result)
         return
@@ -334,7 +338,7 @@ def publish_command(
     """Export every response for publication; private persons' names and addresses masked."""
     wanted = _checked(case, as_of)
     target = str(Path(outdir).expanduser().resolve())
-    result = _run("publish_hearing", case=wanted, outdir=target, as_of=as_of)
+    result = _run("publish_hearing", case=wanted, outdir=target, as_of=runtime.as_of_moment(as_of))
     if json_out:
         output.print_json(result)
         return

@@ -52,9 +52,12 @@ STANCE_ORDER: tuple[Stance, ...] = (
 )
 
 
+_FOLDED: dict[str, str | int | None] = {"æ": "ae", "ø": "o", "å": "a"}
+
+
 def _key(text: str) -> str:
     """Lower case, æøå folded to ASCII, separators removed: 'Går imot' -> 'garimot'."""
-    folded = text.strip().lower().translate(str.maketrans({"æ": "ae", "ø": "o", "å": "a"}))
+    folded = text.strip().lower().translate(str.maketrans(_FOLDED))
     return re.sub(r"[\s_\-]+", "", folded)
 
 

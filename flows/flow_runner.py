@@ -1,44 +1,43 @@
-"""Running a Prefect flow from a CLI command, so every state change shows in Prefect."""
+"""Running a flow from a CLI command: a direct call of the flow against the Prefect API.
+
+The command has already checked what needs only the database. Here the installation's
+Prefect server is looked up (a missing one is refused in one line, before Prefect is
+imported), the process is pointed at it, and the flow function is called, exactly the
+function the deployments run. The flow's own return value comes back; a flow that
+fails raises its own exception (a UserError stays a one-line refusal).
+
+Why a direct call and not `run_deployment` + worker: see README, "How flows run".
+"""
 
 from __future__ import annotations
 
 import asyncio
 import importlib
 import os
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-from flows.prefect_server import ensure_prefect_api
+from flows.prefect_server import api_url, prefect_home
 from services import runtime
 
 
-def prepare_prefect() -> None:
-    """Point Prefect at the local (or configured) server before it is imported."""
-    config = runtime.settings()
-    ensure_prefect_api(config.data_dir)
-    # Run logs go to the Prefect API (the UI shows them); the terminal gets our one line.
+def prepare_prefect() -> str:
+    """Point this process at the installation's Prefect API before Prefect is imported
+    (Prefect reads its settings at import). Returns the API URL."""
+    data_dir = runtime.settings().data_dir
+    url = api_url(data_dir)
+    os.environ["PREFECT_API_URL"] = url
+    os.environ.setdefault("PREFECT_HOME", str(prefect_home(data_dir)))
+    # Run logs go to the API (the UI shows them); the terminal gets the command's lines.
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    return url
 
 
 def run_flow(module: str, name: str, **params: Any) -> Any:
-    """Run async flow `name` of `flows.<module>` and return its result.
-
-    By default the resident flow service runs it (fast: Prefect is already imported
-    there); with HOERING_INLINE_FLOWS=1 it runs in this process.
-    """
-    if os.environ.get("HOERING_INLINE_FLOWS", "").lower() in {"1", "true", "yes"}:
-        return run_flow_inline(module, name, **params)
-    from flows.flow_client import call_flow
-
-    return call_flow(runtime.settings().data_dir, module, name, **params)
-
-
-def run_flow_inline(module: str, name: str, **params: Any) -> Any:
-    """Run the flow in this process. The module is imported only after the API address
-    is set: Prefect reads its settings when it is first imported."""
+    """Run flow `name` of `flows.<module>` in this process and return its result."""
     prepare_prefect()
-    flow_fn: Callable[..., Awaitable[Any]] = getattr(
-        importlib.import_module(f"flows.{module}"), name
-    )
-    return asyncio.run(flow_fn(**params))
+    flow_fn = getattr(importlib.import_module(f"flows.{module}"), name)
+    result = flow_fn(**params)
+    if asyncio.iscoroutine(result):
+        result = asyncio.run(result)
+    return result

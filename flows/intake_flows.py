@@ -28,6 +28,7 @@ from prefect.cache_policies import NO_CACHE
 
 from config.settings import IntakeSettings
 from domain.errors import UserError
+from flows.params import AsOf, moment
 from mail.sources import (
     ImapSource,
     MailSource,
@@ -252,12 +253,12 @@ async def _publish(totals: ImportTotals, sources: Sequence[str]) -> None:
     )
 
 
-@flow(name="import-responses", log_prints=False)
+@flow(name="import-responses", flow_run_name="import responses", log_prints=False)
 async def import_responses(
-    sources: list[str], as_of: str | None = None, report_path: str | None = None
+    sources: list[str], as_of: AsOf = None, report_path: str | None = None
 ) -> dict:
     """Import hearing responses from the sources; the counts and the report's path."""
-    now = runtime.as_of_moment(as_of)
+    now = moment(as_of)
     intake_settings()  # a bad setting fails here, in one line
     opened = _validated_sources(sources)
     path = Path(report_path) if report_path else new_report_path(runtime.settings().data_dir)
@@ -276,8 +277,8 @@ async def import_responses(
     return {**totals.as_json(), "report": str(path)}
 
 
-@flow(name="import-responses-from-mailbox", log_prints=False)
-async def import_from_configured_mailbox(as_of: str | None = None) -> dict:
+@flow(name="import-mailbox", flow_run_name="import mailbox", log_prints=False)
+async def import_mailbox(as_of: AsOf = None) -> dict:
     """The scheduled import (every 15 minutes) from the mailbox in HOERING_IMAP_URL."""
     url = runtime.settings().imap.url
     if not url:
@@ -294,8 +295,8 @@ def store_assignment(response_id: int, case: str, now: str) -> dict[str, Any]:
         return assign_response(session, response_id, case, datetime.fromisoformat(now))
 
 
-@flow(name="assign-response", log_prints=False)
-async def assign_response_flow(response_id: int, case: str, as_of: str | None = None) -> dict:
+@flow(name="assign-response", flow_run_name="assign response {response_id} to {case}")
+async def assign_response_flow(response_id: int, case: str, as_of: AsOf = None) -> dict:
     """File an unmatched response under a case: tracking number, late flag, receipt."""
-    now = runtime.as_of_moment(as_of)
+    now = moment(as_of)
     return store_assignment(response_id, case, now.isoformat())

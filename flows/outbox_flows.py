@@ -15,6 +15,8 @@ from prefect import flow, task
 from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 from prefect.cache_policies import NO_CACHE
 
+from flows.params import AsOf
+from flows.params import moment as _moment
 from mail.transports import open_transport
 from services import runtime
 from services.outbox import SendPolicy, kind_label, send_pending
@@ -36,10 +38,6 @@ REMINDER_OUTCOMES_NB = {
     "answered": "har svart i mellomtiden",
     "hearing_not_circulated": "høringen er ikke lenger ute",
 }
-
-
-def _moment(as_of: str | None) -> datetime:
-    return runtime.as_of_moment(as_of)
 
 
 @task(name="deliver-outbox", cache_policy=NO_CACHE)
@@ -111,9 +109,9 @@ def _send_summary_nb(report: dict) -> str:
     return "\n".join(lines)
 
 
-@flow(name="send-outbox", log_prints=False)
+@flow(name="send-outbox", flow_run_name="send outbox", log_prints=False)
 async def send_outbox(
-    as_of: str | None = None, case: str | None = None, limit: int | None = None
+    as_of: AsOf = None, case: str | None = None, limit: int | None = None
 ) -> dict:
     """Deliver the pending outbox at `as_of` (default now), optionally one case, at most
     `limit` messages. Returns the send report (counts and one entry per message)."""
@@ -148,8 +146,8 @@ def _reminder_table(run: dict) -> list[dict]:
     ]
 
 
-@flow(name="send-reminders", log_prints=False)
-async def send_reminders(as_of: str | None = None, dry_run: bool = False) -> dict:
+@flow(name="send-reminders", flow_run_name="send reminders", log_prints=False)
+async def send_reminders(as_of: AsOf = None, dry_run: bool = False) -> dict:
     """Queue the påminnelser due at `as_of` (default now), then deliver the outbox.
 
     With `dry_run` nothing is queued or sent; the result says who would get what.

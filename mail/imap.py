@@ -220,7 +220,13 @@ class ImapSource:
         text = b" ".join(d for d in data if isinstance(d, bytes)).decode("ascii", "replace")
         return {word.upper() for word in text.split()}
 
-    def _command(self, what: str, call: Callable[[imaplib.IMAP4], tuple[str, list]]):
+    def _uid(self, command: str, *args: str) -> tuple[str, list]:
+        """A UID command (FETCH, STORE, MOVE, ...) on the open connection."""
+        return self._command(command, lambda conn: conn.uid(command, *args))
+
+    def _command(
+        self, what: str, call: Callable[[imaplib.IMAP4], tuple[str, list]]
+    ) -> tuple[str, list]:
         if self._conn is None:
             raise SourceUnavailable(f"{self._where()}: not connected; this is a bug")
         try:
@@ -304,7 +310,7 @@ class ImapSource:
         criteria = f"UNKEYWORD {PROCESSED_FLAG}"
         if above:
             criteria = f"UID {above + 1}:* {criteria}"
-        typ, data = self._command("SEARCH", lambda c: c.uid("SEARCH", criteria))
+        typ, data = self._uid("SEARCH", criteria)
         if typ != "OK":
             raise SourceUnavailable(
                 f"{self._where()}: search refused ({_first_line(data)}); check the folder"
@@ -316,7 +322,7 @@ class ImapSource:
         sizes: dict[int, int] = {}
         for start in range(0, len(uids), 500):
             chunk = ",".join(str(uid) for uid in uids[start : start + 500])
-            _, data = self._command("FETCH", lambda c, s=chunk: c.uid("FETCH", s, "(RFC822.SIZE)"))
+            _, data = self._uid("FETCH", chunk, "(RFC822.SIZE)")
             for item in data:
                 line = item[0] if isinstance(item, tuple) else item
                 if not isinstance(line, bytes):
@@ -350,7 +356,7 @@ class ImapSource:
 
     def _fetch(self, uids: list[int]) -> dict[int, bytes]:
         spec = ",".join(str(uid) for uid in uids)
-        typ, data = self._command("FETCH", lambda c: c.uid("FETCH", spec, "(UID BODY.PEEK[])"))
+        typ, data = self._uid("FETCH", spec, "(UID BODY.PEEK[])")
         if typ != "OK":
             raise SourceUnavailable(
                 f"{self._where()}: fetch refused ({_first_line(data)}); run the import again"
@@ -396,16 +402,14 @@ class ImapSource:
         target = _quote(self.settings.processed_folder.strip())
         for start in range(0, len(uids), 500):
             spec = ",".join(str(uid) for uid in uids[start : start + 500])
-            typ, data = self._command(
-                "STORE", lambda c, s=spec: c.uid("STORE", s, "+FLAGS.SILENT", _FLAGS)
-            )
+            typ, data = self._uid("STORE", spec, "+FLAGS.SILENT", _FLAGS)
             if typ != "OK":
                 raise SourceUnavailable(
                     f"{self._where()}: cannot flag messages as imported "
                     f"({_first_line(data)}); check the mailbox permissions"
                 )
             if self.mode == "move":
-                typ, data = self._command("MOVE", lambda c, s=spec, t=target: c.uid("MOVE", s, t))
+                typ, data = self._uid("MOVE", spec, target)
                 if typ != "OK":  # flagged already: the next run skips them anyway
                     self.mode = "flag"
         if self._conn is not None:

@@ -287,13 +287,22 @@ def _repeat_as_header(tr: Any) -> None:
     tr.get_or_add_trPr().append(header)
 
 
+def _length(value: int | None) -> int:
+    """A page measure in EMU; python-docx's default template sets every one."""
+    if value is None:
+        raise ValueError("the letter template's page size or margins are not set")
+    return int(value)
+
+
 def _set_column_widths(
     document: DocxDocument, table: Any, rows: list[tuple[bool, list[Token]]], columns: int
 ) -> None:
     """Each column at least as wide as its longest word (so 'Læringsmåls-ID' is not
     split), the rest of the line shared in proportion to the column's longest text."""
     section = document.sections[-1]
-    usable = section.page_width - section.left_margin - section.right_margin
+    usable = (
+        _length(section.page_width) - _length(section.left_margin) - _length(section.right_margin)
+    )
     longest_word = [1] * columns
     weight = [1] * columns
     for is_header, cells in rows:

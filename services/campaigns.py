@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from domain.campaigns import DEFAULT_THRESHOLD, group_near_duplicates
 from domain.review_file import ReviewInput
@@ -31,6 +31,7 @@ from storage.review_models import (
     ResponseReviewRow,
     ReviewEventRow,
 )
+from storage.rows import row_id
 from storage.timeutil import to_db
 
 _Kept = list[tuple[CampaignGroupRow, list[int]]]
@@ -52,15 +53,17 @@ def group_campaigns(
     hearing = hearings.get_hearing(session, case)
     responses = hearing_responses(session, hearing)
     found = group_near_duplicates(
-        [(r.id, r.body_text or "") for r in responses], threshold=threshold
+        [(row_id(r), r.body_text or "") for r in responses], threshold=threshold
     )
     old = campaign_groups(session, hearing)
     old_members: dict[int, set[int]] = {g.id: set() for g in old if g.id is not None}
     for response_id, group in campaign_membership(session, hearing).items():
-        old_members[group.id].add(response_id)
+        old_members[row_id(group)].add(response_id)
     if old:
         session.execute(
-            delete(CampaignMemberRow).where(CampaignMemberRow.campaign_id.in_([g.id for g in old]))
+            delete(CampaignMemberRow).where(
+                col(CampaignMemberRow.campaign_id).in_([g.id for g in old])
+            )
         )
     kept, reused = _match_groups(
         hearing, old, old_members, [list(g.members) for g in found], threshold, now
@@ -70,7 +73,7 @@ def group_campaigns(
     session.flush()
     _drop_groups(session, [g for g in old if g.id not in reused])
     session.add_all(
-        CampaignMemberRow(campaign_id=group.id, response_id=rid)
+        CampaignMemberRow(campaign_id=row_id(group), response_id=rid)
         for group, members in kept
         for rid in members
     )
@@ -105,10 +108,10 @@ def _match_groups(
         )
         if overlap and overlap[0][0] * 2 > len(members):
             group = by_id[overlap[0][1]]
-            reused[group.id] = group
+            reused[row_id(group)] = group
         else:
             group = CampaignGroupRow(
-                hearing_id=hearing.id,
+                hearing_id=row_id(hearing),
                 number=next_number,
                 size=0,
                 representative_id=members[0],
@@ -131,11 +134,13 @@ def _drop_groups(session: Session, dropped: Sequence[CampaignGroupRow]) -> None:
     ids = [g.id for g in dropped]
     session.execute(
         update(ResponseReviewRow)
-        .where(ResponseReviewRow.campaign_id.in_(ids))
+        .where(col(ResponseReviewRow.campaign_id).in_(ids))
         .values(campaign_id=None)
     )
     session.execute(
-        update(ReviewEventRow).where(ReviewEventRow.campaign_id.in_(ids)).values(campaign_id=None)
+        update(ReviewEventRow)
+        .where(col(ReviewEventRow.campaign_id).in_(ids))
+        .values(campaign_id=None)
     )
     for group in dropped:
         session.delete(group)

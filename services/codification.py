@@ -8,11 +8,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from domain.calendar import format_date_nb, oslo_date
 from domain.competence import level_of_text
 from domain.decisions import RESOLVE_NEXT, Outcome
+from domain.errors import UserError
 from domain.hearing_spec import AmendedText, DeletedGoal, HeadingChange, MovedGoal, NewGoal
 from domain.letter_building import hearing_letter_context, orientation_letter_context
 from rendering.change_sheet import write_change_sheet
@@ -110,6 +111,17 @@ def _new_version(
     return row
 
 
+def _version_in_force(session: Session, goal_id: str, case: str) -> LearningGoalRow:
+    """The goal's current version, which an amend, move or delete item changes."""
+    current = current_version(session, goal_id)
+    if current is None:
+        raise UserError(
+            f"hearing {case}: {goal_id} has no version in force to change; it was retired "
+            "after the hearing was created: decide the item as 'drop'"
+        )
+    return current
+
+
 def _apply_item(session, spec, item, decision, row, effective, now) -> str | None:
     """Apply one decided change item to the catalogue; returns its final goal ID."""
     source = f"hearing:{spec.case}"
@@ -119,16 +131,16 @@ def _apply_item(session, spec, item, decision, row, effective, now) -> str | Non
     if dropped:
         return getattr(item, "goal_id", None)
     if isinstance(item, AmendedText):
-        current = current_version(session, item.goal_id)
+        current = _version_in_force(session, item.goal_id, spec.case)
         text = decision.text if decision.decision == Outcome.ADOPT_AMENDED else item.new_text
         _new_version(session, current, effective, source, text=text)
         return item.goal_id
     if isinstance(item, MovedGoal):
-        current = current_version(session, item.goal_id)
+        current = _version_in_force(session, item.goal_id, spec.case)
         _new_version(session, current, effective, source, heading=item.to_heading)
         return item.goal_id
     if isinstance(item, DeletedGoal):
-        current = current_version(session, item.goal_id)
+        current = _version_in_force(session, item.goal_id, spec.case)
         current.valid_to = effective
         session.add(current)
         return item.goal_id
@@ -137,7 +149,7 @@ def _apply_item(session, spec, item, decision, row, effective, now) -> str | Non
             select(LearningGoalRow).where(
                 LearningGoalRow.catalogue_code == item.specialty,
                 LearningGoalRow.heading == item.old_heading,
-                LearningGoalRow.valid_to.is_(None),
+                col(LearningGoalRow.valid_to).is_(None),
             )
         ).all():
             _new_version(session, current, effective, source, heading=item.new_heading)
@@ -162,6 +174,8 @@ def _add_new_goal(session, spec, item, decision, row, effective, now) -> str | N
         )
     ledger.mark(session, key, "used", to_db(now))
     goal_id = reservation.goal_id
+    if goal_id is None:  # _resolve gives a deferred reservation its ID, or refuses
+        raise UserError(f"hearing {spec.case}: {key} has no learning-goal ID; resolve it first")
     amended = decision.decision == Outcome.ADOPT_AMENDED
     text = decision.text if amended else item.text
     level = level_of_text(text)

@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from domain.review_file import ExcerptInput
 from services.review_lookup import BODY, HearingIndex, ReviewError, open_response, resolve_items
 from storage.hearing_models import HearingRow
 from storage.intake_models import ResponseRow
 from storage.review_models import ResponseExcerptRow
+from storage.rows import row_id
 from storage.timeutil import to_db
 
 
@@ -81,7 +82,7 @@ def write_excerpts(
     added = 0
     for found in excerpts:
         same_item = (
-            ResponseExcerptRow.item_ref.is_(None)
+            col(ResponseExcerptRow.item_ref).is_(None)
             if found.item is None
             else ResponseExcerptRow.item_ref == found.item
         )
@@ -98,8 +99,8 @@ def write_excerpts(
             continue
         session.add(
             ResponseExcerptRow(
-                hearing_id=hearing.id,
-                response_id=found.response.id,
+                hearing_id=row_id(hearing),
+                response_id=row_id(found.response),
                 item_ref=found.item,
                 source=found.source,
                 start=found.start,

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from domain.decisions import Decisions
 from domain.errors import UserError
@@ -27,6 +27,7 @@ from storage.hearing_models import (
 )
 from storage.models import LearningGoalRow, SpecialtyRow, StakeholderRow
 from storage.outbox_queue import queue_message
+from storage.rows import row_id
 from storage.timeutil import to_db
 
 
@@ -120,9 +121,9 @@ def allocate_document_number(session: Session, hearing_id: int) -> str:
     """The next number in the case's document series (24/750-2, -3, ...)."""
     number = session.execute(
         update(HearingRow)
-        .where(HearingRow.id == hearing_id)
-        .values(last_document_number=HearingRow.last_document_number + 1)
-        .returning(HearingRow.last_document_number, HearingRow.case_number)
+        .where(col(HearingRow.id) == hearing_id)
+        .values(last_document_number=col(HearingRow.last_document_number) + 1)
+        .returning(col(HearingRow.last_document_number), col(HearingRow.case_number))
     ).one()
     return f"{number[1]}-{number[0]}"
 
@@ -148,7 +149,7 @@ def record_letter(
     ).first()
     if row is None:
         row = LetterRow(
-            hearing_id=hearing.id,
+            hearing_id=row_id(hearing),
             kind=kind,
             variant=variant,
             document_number=document_number,
@@ -202,6 +203,6 @@ def queue_to_recipients(
 def current_version(session: Session, goal_id: str) -> LearningGoalRow | None:
     return session.exec(
         select(LearningGoalRow)
-        .where(LearningGoalRow.goal_id == goal_id, LearningGoalRow.valid_to.is_(None))
-        .order_by(LearningGoalRow.version.desc())
+        .where(LearningGoalRow.goal_id == goal_id, col(LearningGoalRow.valid_to).is_(None))
+        .order_by(col(LearningGoalRow.version).desc())
     ).first()

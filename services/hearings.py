@@ -55,6 +55,7 @@ from storage import ledger
 from storage.hearing_models import AuditEventRow, HearingItemRow, HearingRecipientRow, HearingRow
 from storage.models import SpecialtyRow, StakeholderRow
 from storage.review_queries import unreviewed_response_count
+from storage.rows import row_id
 from storage.timeutil import to_db
 
 __all__ = [
@@ -165,7 +166,7 @@ def create_hearing(
     _add_recipients(session, hearing, chosen)
     session.add(
         AuditEventRow(
-            hearing_id=hearing.id,
+            hearing_id=row_id(hearing),
             action=CREATE,
             actor=actor,
             at=to_db(now),
@@ -190,13 +191,15 @@ def _add_items(
         if isinstance(item, NewGoal):
             key = _reservation_key(spec.case, item.ref)
             if item.deferred:
-                ledger.defer(session, item.specialty, key, item.defer_reason, to_db(now), spec.case)
+                ledger.defer(
+                    session, item.specialty, key, item.defer_reason or "", to_db(now), spec.case
+                )
             else:
                 got = ledger.reserve(session, item.specialty, key, to_db(now), spec.case)
                 reserved[item.ref] = str(got.goal_id)
         session.add(
             HearingItemRow(
-                hearing_id=hearing.id,
+                hearing_id=row_id(hearing),
                 position=position,
                 ref=item.ref,
                 kind=item.kind,
@@ -211,7 +214,7 @@ def _add_recipients(session: Session, hearing: HearingRow, chosen: Sequence[Stak
     for position, stakeholder in enumerate(chosen):
         session.add(
             HearingRecipientRow(
-                hearing_id=hearing.id,
+                hearing_id=row_id(hearing),
                 stakeholder_key=stakeholder.key,
                 name=stakeholder.name,
                 email=stakeholder.email,
@@ -246,7 +249,7 @@ def gather_facts(
         reserved_ids=reserved,
         recipients=chosen,
         known_rhfs=tuple(s for s in stakeholders.values() if s.group == StakeholderGroup.RHF),
-        unreviewed_responses=unreviewed_response_count(session, hearing.id),
+        unreviewed_responses=unreviewed_response_count(session, row_id(hearing)),
         decisions=decisions if decisions is not None else load_decisions(hearing),
         codified_on=hearing.codified_on,
         effective_date=hearing.effective_date,
@@ -296,7 +299,7 @@ def transition(
     for event in outcome.events:
         session.add(
             AuditEventRow(
-                hearing_id=hearing.id,
+                hearing_id=row_id(hearing),
                 action=event.action.value,
                 actor=event.actor,
                 at=to_db(event.at),

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from domain.attachment_text import ExtractedText, extract_text
 from domain.email_intake import (
@@ -111,7 +111,7 @@ class _Known:
 def already_read(session: Session, shas: Sequence[str]) -> set[str]:
     """The raw messages (by sha256) some earlier batch recorded."""
     found = session.exec(
-        select(IntakeMessageRow.raw_sha256).where(IntakeMessageRow.raw_sha256.in_(list(shas)))
+        select(IntakeMessageRow.raw_sha256).where(col(IntakeMessageRow.raw_sha256).in_(list(shas)))
     )
     return set(found.all())
 

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from domain.calendar import oslo_date
 from domain.hearing_spec import HearingSpec
@@ -160,7 +160,7 @@ def queue_receipts(
     keys = {receipt_dedupe_key(h.case_number, r.id or 0): r.id for h, _, r in wanted}
     existing = session.exec(
         select(OutboxMessageRow.dedupe_key, OutboxMessageRow.id).where(
-            OutboxMessageRow.dedupe_key.in_(list(keys))
+            col(OutboxMessageRow.dedupe_key).in_(list(keys))
         )
     ).all()
     queued = {keys[key]: row_id for key, row_id in existing}

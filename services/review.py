@@ -34,6 +34,7 @@ from services.review_lookup import HearingIndex, ReviewError
 from services.review_queue import review_history, review_queue
 from services.review_recording import record_review, resolve_review, write_reviews
 from storage.review_queries import unreviewed_response_count
+from storage.rows import row_id
 
 __all__ = [  # the review flows and the CLI call these through this module
     "ReviewError",
@@ -77,6 +78,6 @@ def apply_review_file(
         "rows": len(results),
         "responses_reviewed": sum(len(r["responses"]) for r in results),
         "excerpts_added": sum(r["excerpts_added"] for r in results),
-        "unreviewed": unreviewed_response_count(session, hearing.id),
+        "unreviewed": unreviewed_response_count(session, row_id(hearing)),
         "reviews": results,
     }

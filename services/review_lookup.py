@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from domain.errors import UserError
 from domain.review_file import ReviewInput
@@ -18,6 +18,7 @@ from services import hearings
 from storage.hearing_models import HearingRow
 from storage.intake_models import ResponseAttachmentRow, ResponseRow
 from storage.review_models import CampaignGroupRow, CampaignMemberRow, ResponseReviewRow
+from storage.rows import row_id
 
 BODY = "body"
 _CHUNK = 500
@@ -36,8 +37,8 @@ def hearing_responses(session: Session, hearing: HearingRow) -> list[ResponseRow
     return list(
         session.exec(
             select(ResponseRow)
-            .where(ResponseRow.hearing_id == hearing.id, ResponseRow.auto_submitted.is_(False))
-            .order_by(ResponseRow.received_at, ResponseRow.id)
+            .where(ResponseRow.hearing_id == hearing.id, col(ResponseRow.auto_submitted).is_(False))
+            .order_by(col(ResponseRow.received_at), col(ResponseRow.id))
         ).all()
     )
 
@@ -52,8 +53,8 @@ def attachments_of(session: Session, ids: Sequence[int]) -> dict[int, list[Respo
     for chunk in _chunks(list(ids)):
         for row in session.exec(
             select(ResponseAttachmentRow)
-            .where(ResponseAttachmentRow.response_id.in_(chunk))
-            .order_by(ResponseAttachmentRow.response_id, ResponseAttachmentRow.position)
+            .where(col(ResponseAttachmentRow.response_id).in_(chunk))
+            .order_by(col(ResponseAttachmentRow.response_id), col(ResponseAttachmentRow.position))
         ).all():
             found.setdefault(row.response_id, []).append(row)
     return found
@@ -63,7 +64,7 @@ def reviews_of(session: Session, ids: Sequence[int]) -> dict[int, ResponseReview
     found: dict[int, ResponseReviewRow] = {}
     for chunk in _chunks(list(ids)):
         for row in session.exec(
-            select(ResponseReviewRow).where(ResponseReviewRow.response_id.in_(chunk))
+            select(ResponseReviewRow).where(col(ResponseReviewRow.response_id).in_(chunk))
         ).all():
             found[row.response_id] = row
     return found
@@ -158,7 +159,7 @@ def campaign_membership(session: Session, hearing: HearingRow) -> dict[int, Camp
     """Response id -> its campaign group, for the hearing."""
     rows = session.exec(
         select(CampaignMemberRow.response_id, CampaignGroupRow)
-        .join(CampaignGroupRow, CampaignGroupRow.id == CampaignMemberRow.campaign_id)
+        .join(CampaignGroupRow, col(CampaignGroupRow.id) == col(CampaignMemberRow.campaign_id))
         .where(CampaignGroupRow.hearing_id == hearing.id)
     ).all()
     return {response_id: group for response_id, group in rows}
@@ -169,7 +170,7 @@ def campaign_groups(session: Session, hearing: HearingRow) -> list[CampaignGroup
         session.exec(
             select(CampaignGroupRow)
             .where(CampaignGroupRow.hearing_id == hearing.id)
-            .order_by(CampaignGroupRow.number)
+            .order_by(col(CampaignGroupRow.number))
         ).all()
     )
 
@@ -184,7 +185,7 @@ class HearingIndex:
         self.session = session
         self.hearing = hearing
         self.responses = hearing_responses(session, hearing)
-        self.by_id = {r.id: r for r in self.responses}
+        self.by_id = {row_id(r): r for r in self.responses}
         self.by_tracking = {r.tracking_number: r for r in self.responses if r.tracking_number}
         self.by_sender: dict[str, list[ResponseRow]] = {}
         for response in self.responses:

@@ -7,7 +7,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from domain.stance import Stance
 from services import hearings
@@ -22,6 +22,7 @@ from services.review_lookup import (
 from storage.intake_models import ResponseAttachmentRow, ResponseRow
 from storage.review_models import CampaignGroupRow, ResponseReviewRow, ReviewEventRow
 from storage.review_queries import unreviewed_response_count
+from storage.rows import row_id
 from storage.timeutil import from_db
 
 
@@ -37,7 +38,7 @@ def review_queue(session: Session, case: str, *, include_reviewed: bool = False)
         if group is not None:
             if group.id in shown_groups:
                 continue
-            shown_groups.add(group.id)
+            shown_groups.add(row_id(group))
         members = index.members(group) if group is not None else [response]
         shown = index.by_id.get(group.representative_id, response) if group else response
         waiting = sum(1 for m in members if m.stance is None)
@@ -50,7 +51,7 @@ def review_queue(session: Session, case: str, *, include_reviewed: bool = False)
         "case": hearing.case_number,
         "state": hearing.state,
         "responses": len(index.responses),
-        "unreviewed": unreviewed_response_count(session, hearing.id),
+        "unreviewed": unreviewed_response_count(session, row_id(hearing)),
         "rows": rows,
     }
 
@@ -106,6 +107,6 @@ def review_history(session: Session, case: str) -> list[dict[str, Any]]:
         for e in session.exec(
             select(ReviewEventRow)
             .where(ReviewEventRow.hearing_id == hearing.id)
-            .order_by(ReviewEventRow.id)
+            .order_by(col(ReviewEventRow.id))
         ).all()
     ]

@@ -28,6 +28,7 @@ from services.review_lookup import (
 from storage.hearing_models import HearingRow
 from storage.intake_models import ResponseRow
 from storage.review_models import CampaignGroupRow, ResponseReviewRow, ReviewEventRow
+from storage.rows import row_id
 from storage.timeutil import to_db
 
 
@@ -163,7 +164,7 @@ def _write_current(
     if row is None:
         row = ResponseReviewRow(
             response_id=response.id,
-            hearing_id=hearing.id,
+            hearing_id=row_id(hearing),
             stance=entry.stance.value,
             reviewed_at=at,
             reviewed_by=actor,
@@ -185,7 +186,7 @@ def _write_current(
 def _event(hearing: HearingRow, entry: ResolvedReview, actor: str, at: datetime) -> ReviewEventRow:
     first = entry.responses[0] if entry.campaign is None else None
     return ReviewEventRow(
-        hearing_id=hearing.id,
+        hearing_id=row_id(hearing),
         response_id=first.id if first else None,
         campaign_id=entry.campaign.id if entry.campaign else None,
         members=len(entry.responses),

@@ -12,7 +12,7 @@ from collections import defaultdict
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from domain.case_numbers import find_case_numbers
 from storage.hearing_models import HearingRecipientRow, HearingRow
@@ -39,19 +39,18 @@ def _answers(hearing_id: int) -> ColumnElement[bool]:
     """SQL condition: a response that counts as a stakeholder's answer to the hearing
     (filed under it, from a known stakeholder, not an automatic reply)."""
     return and_(
-        ResponseRow.hearing_id == hearing_id,
-        ResponseRow.stakeholder_key.is_not(None),
-        ResponseRow.auto_submitted.is_(False),
+        col(ResponseRow.hearing_id) == hearing_id,
+        col(ResponseRow.stakeholder_key).is_not(None),
+        col(ResponseRow.auto_submitted).is_(False),
     )
 
 
 def answered_stakeholder_keys(session: Session, hearing_id: int) -> set[str]:
     """Stakeholders with a filed response to the hearing (by address or mail domain)."""
-    return set(
-        session.exec(
-            select(ResponseRow.stakeholder_key).where(_answers(hearing_id)).distinct()
-        ).all()
-    )
+    keys = session.exec(
+        select(ResponseRow.stakeholder_key).where(_answers(hearing_id)).distinct()
+    ).all()
+    return {key for key in keys if key is not None}  # _answers requires a stakeholder
 
 
 def recipient_answer_status(session: Session, hearing_id: int) -> list[dict[str, Any]]:
@@ -60,14 +59,14 @@ def recipient_answer_status(session: Session, hearing_id: int) -> list[dict[str,
     for response in session.exec(
         select(ResponseRow)
         .where(_answers(hearing_id))
-        .order_by(ResponseRow.received_at, ResponseRow.id)
+        .order_by(col(ResponseRow.received_at), col(ResponseRow.id))
     ).all():
         responses[response.stakeholder_key or ""].append(response)
     status = []
     for recipient in session.exec(
         select(HearingRecipientRow)
         .where(HearingRecipientRow.hearing_id == hearing_id)
-        .order_by(HearingRecipientRow.position, HearingRecipientRow.id)
+        .order_by(col(HearingRecipientRow.position), col(HearingRecipientRow.id))
     ).all():
         theirs = responses.get(recipient.stakeholder_key, [])
         first = theirs[0] if theirs else None
@@ -91,10 +90,10 @@ def response_counts_by_review(session: Session, hearing_id: int) -> dict[str, in
     stance, and how many are unreviewed (`storage.review_queries.is_unreviewed`)."""
     total, reviewed, unreviewed, automatic = session.exec(
         select(
-            func.count(ResponseRow.id),
-            func.count(ResponseRow.stance),
-            func.count(ResponseRow.id).filter(is_unreviewed()),
-            func.count(ResponseRow.id).filter(ResponseRow.auto_submitted.is_(True)),
+            func.count(col(ResponseRow.id)),
+            func.count(col(ResponseRow.stance)),
+            func.count(col(ResponseRow.id)).filter(is_unreviewed()),
+            func.count(col(ResponseRow.id)).filter(col(ResponseRow.auto_submitted).is_(True)),
         ).where(ResponseRow.hearing_id == hearing_id)
     ).one()
     return {
@@ -117,8 +116,8 @@ def _attachments(session: Session, response_ids: list[int]) -> dict[int, list[di
     for start in range(0, len(response_ids), 500):
         for row in session.exec(
             select(ResponseAttachmentRow)
-            .where(ResponseAttachmentRow.response_id.in_(response_ids[start : start + 500]))
-            .order_by(ResponseAttachmentRow.response_id, ResponseAttachmentRow.position)
+            .where(col(ResponseAttachmentRow.response_id).in_(response_ids[start : start + 500]))
+            .order_by(col(ResponseAttachmentRow.response_id), col(ResponseAttachmentRow.position))
         ).all():
             found[row.response_id].append(
                 {
@@ -169,9 +168,9 @@ def list_unmatched(session: Session) -> list[dict[str, Any]]:
     """Responses filed without a hearing, oldest first, with any case numbers they quote."""
     rows = session.exec(
         select(ResponseRow, IntakeMessageRow.source)
-        .join(IntakeMessageRow, IntakeMessageRow.id == ResponseRow.intake_message_id)
-        .where(ResponseRow.hearing_id.is_(None))
-        .order_by(ResponseRow.received_at, ResponseRow.id)
+        .join(IntakeMessageRow, col(IntakeMessageRow.id) == col(ResponseRow.intake_message_id))
+        .where(col(ResponseRow.hearing_id).is_(None))
+        .order_by(col(ResponseRow.received_at), col(ResponseRow.id))
     ).all()
     attachments = _attachments(session, [r.id for r, _ in rows if r.id is not None])
     listed = []
@@ -187,11 +186,11 @@ def list_quarantine(session: Session, include_released: bool = False) -> list[di
     """Quarantined messages with their reason and where their raw bytes are kept."""
     statement = (
         select(QuarantineRow, IntakeMessageRow)
-        .join(IntakeMessageRow, IntakeMessageRow.id == QuarantineRow.intake_message_id)
-        .order_by(QuarantineRow.id)
+        .join(IntakeMessageRow, col(IntakeMessageRow.id) == col(QuarantineRow.intake_message_id))
+        .order_by(col(QuarantineRow.id))
     )
     if not include_released:
-        statement = statement.where(QuarantineRow.released_at.is_(None))
+        statement = statement.where(col(QuarantineRow.released_at).is_(None))
     return [
         {
             "id": quarantine.id,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlmodel import Session, select
 
@@ -26,6 +27,7 @@ from storage.models import (
     StakeholderDomainRow,
     StakeholderRow,
 )
+from storage.rows import row_id
 
 REFERENCE_SOURCE = "reference"
 
@@ -126,7 +128,7 @@ def _sync_goals(session: Session, data: ReferenceData, report: SyncReport) -> No
     for goal in data.goals:
         parsed = registry.parse(goal.goal_id)
         level = level_of_text(goal.text)
-        values = dict(
+        values: dict[str, Any] = dict(
             goal_id=str(parsed),
             prefix=parsed.prefix,
             number=parsed.number,
@@ -182,12 +184,12 @@ def _sync_courses(session: Session, data: ReferenceData, report: SyncReport) -> 
                 session.delete(link)
                 report.updated["course goals"] += 1
         for goal_id, i in wanted.items():
-            link = current.get(goal_id)
-            if link is None:
-                session.add(CourseGoalRow(course_id=row.id, goal_id=goal_id, position=i))
+            found = current.get(goal_id)
+            if found is None:
+                session.add(CourseGoalRow(course_id=row_id(row), goal_id=goal_id, position=i))
                 report.inserted["course goals"] += 1
-            elif link.position != i:
-                link.position = i
+            elif found.position != i:
+                found.position = i
                 report.updated["course goals"] += 1
     session.flush()
 
@@ -216,9 +218,9 @@ def _sync_stakeholders(session: Session, data: ReferenceData, report: SyncReport
         )
     session.flush()
     wanted = {d.lower(): s.key for s in data.stakeholders for d in s.domains}
-    for row in session.exec(select(StakeholderDomainRow)).all():
-        if wanted.get(row.domain) != row.stakeholder_key:
-            session.delete(row)
+    for domain_row in session.exec(select(StakeholderDomainRow)).all():
+        if wanted.get(domain_row.domain) != domain_row.stakeholder_key:
+            session.delete(domain_row)
             report.updated["domains"] += 1
     session.flush()
     for domain, key in wanted.items():

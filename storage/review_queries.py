@@ -9,14 +9,14 @@ and `reviewed_at` is set with it, so the stance is the one column to ask.
 from __future__ import annotations
 
 from sqlalchemy import ColumnElement, and_, func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from storage.intake_models import ResponseRow
 
 
 def is_unreviewed() -> ColumnElement[bool]:
     """SQL condition: a response that needs a stance and has none."""
-    return and_(ResponseRow.auto_submitted.is_(False), ResponseRow.stance.is_(None))
+    return and_(col(ResponseRow.auto_submitted).is_(False), col(ResponseRow.stance).is_(None))
 
 
 def unreviewed_response_count(session: Session, hearing_id: int) -> int:
@@ -24,7 +24,7 @@ def unreviewed_response_count(session: Session, hearing_id: int) -> int:
     campaign reviewed as one has given each member its stance."""
     return int(
         session.exec(
-            select(func.count(ResponseRow.id)).where(
+            select(func.count(col(ResponseRow.id))).where(
                 ResponseRow.hearing_id == hearing_id, is_unreviewed()
             )
         ).one()

@@ -161,3 +161,50 @@ def prefect_api(tmp_path_factory) -> Iterator[str]:
 def flow_env(hoering_env, prefect_api) -> dict[str, str]:
     """CLI environment whose flows report to the session's Prefect harness."""
     return {**hoering_env, "PREFECT_API_URL": prefect_api}
+
+
+# --- no process left behind --------------------------------------------------------------------
+
+SESSION_MARK = "HOERING_TEST_SESSION"
+
+
+def pytest_configure(config) -> None:
+    """Mark this session's environment: every process the suite starts inherits it."""
+    os.environ.setdefault(SESSION_MARK, uuid.uuid4().hex)
+
+
+def _marked_processes(mark: str) -> list[str]:
+    """Processes (not this one) whose environment carries this session's mark."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            environ = (proc / "environ").read_bytes()
+            if f"{SESSION_MARK}={mark}".encode() in environ.split(b"\0"):
+                cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                found.append(f"{proc.name}: {cmd.strip()[:160]}")
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+    return found
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    """Fail the run when a process the suite started (a Prefect server, a worker, a
+    hoering command) is still running after it."""
+    mark = os.environ.get(SESSION_MARK)
+    if not mark or not Path("/proc").is_dir():
+        return
+    import time
+
+    deadline = time.monotonic() + 10  # what was just stopped may take a moment to go
+    left = _marked_processes(mark)
+    while left and time.monotonic() < deadline:
+        time.sleep(0.5)
+        left = _marked_processes(mark)
+    if left:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        message = "processes started by the test suite are still running:\n  " + "\n  ".join(left)
+        if reporter is not None:
+            reporter.write_line(message, red=True)
+        session.exitstatus = 1

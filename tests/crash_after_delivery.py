@@ -5,7 +5,8 @@ Usage: python tests/crash_after_delivery.py STAGE hoering-args...
 STAGE `accepted`: exit 70 when the transport is about to journal a delivery the server
 (or the folder) has accepted, before the journal is written. STAGE `journaled`: exit 70
 right after the journal entry is fsynced, before the database marks the row sent.
-Needs HOERING_INLINE_FLOWS=1, so that the flow runs in this process.
+The sending flow runs in this process (a command calls its flow directly), against the
+Prefect API in PREFECT_API_URL.
 """
 
 from __future__ import annotations

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -17,7 +15,8 @@ from tests.hearing_helpers import SPEC_PATH
 
 @pytest.fixture
 def inline_env(flow_env):
-    return {**flow_env, "HOERING_INLINE_FLOWS": "1"}
+    """Commands run their flows in their own process against the session's Prefect API."""
+    return flow_env
 
 
 def test_create_circulate_status_history_letters(inline_env):
@@ -112,34 +111,31 @@ def test_read_only_commands_never_import_prefect(hoering_env, tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "False"
-    assert not (Path(hoering_env["HOERING_DATA_DIR"]) / "prefect" / "server.json").exists()
+    assert not (Path(hoering_env["HOERING_DATA_DIR"]) / "prefect").exists()
 
 
-def test_flow_service_runs_flows_and_is_reused(flow_env):
-    """Without HOERING_INLINE_FLOWS, a resident service runs the flows; it is reused."""
-    env = {k: v for k, v in flow_env.items() if k != "HOERING_INLINE_FLOWS"}
-    home = Path(env["HOERING_DATA_DIR"]) / "prefect"
-    try:
-        first = run_hoering(
-            "hearing", "create", str(SPEC_PATH), "--as-of", "2024-03-20", "--json", env=env
-        )
-        assert first.code == 0, first.stderr
-        sockets = list(home.glob("flows-*.sock"))
-        assert len(sockets) == 1
-        second = run_hoering(
-            "hearing", "circulate", "24/750", "--as-of", "2024-03-22", "--json", env=env
-        )
-        assert second.code == 0, second.stderr
-        assert second.json()["to"] == "circulated"
-        assert list(home.glob("flows-*.sock")) == sockets  # the same service answered
-        refused = run_hoering("hearing", "close", "24/750", "--as-of", "2024-04-01", env=env)
-        assert_one_line_error(refused, "cannot close")
-    finally:
-        for sock in home.glob("flows-*.sock"):
-            sock.unlink()  # the service notices and exits
-    time.sleep(0.1)
-    log = home / "flow-service.log"
-    assert "Traceback" not in (log.read_text() if log.exists() else "")
-    assert json.loads(run_hoering("hearing", "list", "--json", env=env).stdout)[0]["state"] == (
-        "circulated"
-    )
+def test_no_prefect_server_is_refused_in_one_line(hoering_env, flow_env):
+    """Without a running server a state-changing command names 'hoering server start';
+    it starts nothing, and an unknown case is refused before Prefect is even needed."""
+    env = {k: v for k, v in hoering_env.items()}
+    env["PREFECT_API_URL"] = ""  # neither a configured server nor a started one
+    created = run_hoering("hearing", "create", str(SPEC_PATH), "--as-of", "2024-03-20", env=env)
+    assert_one_line_error(created, "no Prefect server is running", "hoering server start")
+    assert not (Path(env["HOERING_DATA_DIR"]) / "prefect" / "server.pid").exists()
+    unknown = run_hoering("hearing", "circulate", "99/999", "--as-of", "2024-03-22", env=env)
+    assert_one_line_error(unknown, "no hearing with case number '99/999'")
+    assert run_hoering("hearing", "create", str(SPEC_PATH), env=flow_env).code == 0
+    refused = run_hoering("hearing", "close", "24/750", "--as-of", "2024-04-01", env=env)
+    assert_one_line_error(refused, "cannot close", "draft")  # the state, still no server
+
+
+def test_server_status_and_stop_without_a_server(hoering_env):
+    env = {**hoering_env, "PREFECT_API_URL": ""}
+    status = run_hoering("server", "status", env=env)
+    assert status.code == 1
+    assert "No Prefect server started for this installation" in status.stdout
+    stopped = run_hoering("server", "stop", env=env)
+    assert stopped.code == 0
+    assert "No Prefect server was running" in stopped.stdout
+    assert_one_line_error(run_hoering("deploy", env=env), "hoering server start")
+    assert_one_line_error(run_hoering("worker", env=env), "hoering server start")

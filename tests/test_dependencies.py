@@ -12,7 +12,11 @@ from importlib.metadata import metadata, packages_distributions
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PRODUCT = ("domain", "config", "storage", "rendering", "mail", "services", "flows", "cli")
+_PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+# The product's packages, as pyproject.toml ships them.
+PRODUCT = tuple(
+    name.rstrip("*") for name in _PROJECT["tool"]["setuptools"]["packages"]["find"]["include"]
+)
 LOCAL = {*PRODUCT, "tests", "benchmarks", "scripts"}
 # Declared but not imported by name, each for a reason the README gives.
 NOT_IMPORTED = {
@@ -22,13 +26,16 @@ NOT_IMPORTED = {
     "markdown-it-py": "imported as `markdown_it`",
     "pytest-timeout": "a pytest plugin",
     "ruff": "the linter, run by scripts/test.sh",
+    "import-linter": "the import contract, run as lint-imports by scripts/test.sh",
+    "mypy": "the type checker, run by scripts/test.sh",
+    "types-pyyaml": "type stubs for mypy",
 }
 # Imported but part of a declared package's own distribution set.
 BUNDLED = {"pydantic_core": "pydantic"}
 
 
 def _declared() -> dict[str, set[str]]:
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    project = _PROJECT["project"]
     groups = {"main": project["dependencies"], **project["optional-dependencies"]}
     return {
         group: {re.split(r"[<>=\[ ;!~]", spec, maxsplit=1)[0].lower() for spec in specs}

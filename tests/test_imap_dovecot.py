@@ -263,7 +263,7 @@ def test_a_refused_login_is_one_line(imap_env):
 
 
 def test_the_scheduled_flow_reads_the_configured_mailbox(imap_env, monkeypatch):
-    from flows.intake_flows import import_from_configured_mailbox
+    from flows.intake_flows import import_mailbox
 
     box = imap_env
     for raw in _responses(2):
@@ -272,7 +272,7 @@ def test_the_scheduled_flow_reads_the_configured_mailbox(imap_env, monkeypatch):
     monkeypatch.setenv("HOERING_IMAP_PASSWORD", box.password)
     monkeypatch.setenv("HOERING_IMAP_CA_FILE", box.ca_file)
     monkeypatch.setenv("HOERING_IMAP_PROCESSED_FOLDER", box.done)
-    result = asyncio.run(import_from_configured_mailbox(as_of="2024-06-03"))
+    result = asyncio.run(import_mailbox(as_of="2024-06-03"))
     assert result["read"] == 2 and result["counts"]["matched"] == 2
     assert len(box.uids(box.done)) == 2
 
@@ -285,7 +285,6 @@ def test_the_cli_imports_from_imap_with_the_password_from_a_file(imap_env, flow_
     secret.write_text(box.password + "\n")
     env = {
         **flow_env,
-        "HOERING_INLINE_FLOWS": "1",
         "HOERING_IMAP_PASSWORD_FILE": str(secret),
         "HOERING_IMAP_PASSWORD": "",
         "HOERING_IMAP_CA_FILE": box.ca_file,

@@ -23,7 +23,7 @@ DATA = Path(__file__).parent / "data" / "mail"
 @pytest.fixture
 def cli_env(flow_env, engine):
     circulated_hearing(engine)
-    return {**flow_env, "HOERING_INLINE_FLOWS": "1"}
+    return dict(flow_env)
 
 
 def _mail_folder(folder: Path) -> Path:

@@ -429,11 +429,11 @@ def test_the_flow_reports_every_message_and_publishes_the_counts(import_env, db_
 
 
 def test_the_scheduled_flow_needs_a_configured_mailbox(import_env, monkeypatch):
-    from flows.intake_flows import import_from_configured_mailbox
+    from flows.intake_flows import import_mailbox
 
     monkeypatch.delenv("HOERING_IMAP_URL", raising=False)
     with pytest.raises(UserError, match="HOERING_IMAP_URL is not set"):
-        asyncio.run(import_from_configured_mailbox())
+        asyncio.run(import_mailbox())
 
 
 def test_one_importer_at_a_time_on_postgresql(engine):

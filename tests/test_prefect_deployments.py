@@ -1,13 +1,10 @@
-"""prefect.yaml against a real Prefect server: deploy every flow, run one on a worker.
+"""The engine as an installation runs it: `hoering server start`, `hoering deploy`,
+`hoering worker`, against a real Prefect server and a real worker, both stopped here.
 
-The module starts `prefect server start` on a free loopback port with its own
-PREFECT_HOME (not the test harness), creates the process work pool `hoering`, runs
-`prefect deploy --all` from the repository root and reads the deployments back from
-the API. One test then starts `prefect worker start --pool hoering` against a test
-SQLite database holding the circulated 24/750 and runs close-due-hearings/hoering.
-
-The server's scheduler service is off, so no scheduled run (send-outbox every five
-minutes, ...) fires into the test; the schedules are still stored and checked.
+One module-wide installation (a data dir with an SQLite database): the server is started
+with the scheduler loop shortened and the worker polls every second. Tests then
+trigger `circulate-hearing/on-demand` through the Prefect API with parameters, and let
+the `send-reminders/weekdays-0700` deployment fire from a schedule.
 """
 
 from __future__ import annotations
@@ -22,51 +19,63 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from domain.calendar import OSLO, is_working_day
 from domain.lifecycle import Action
-from flows.prefect_server import is_healthy
 from services import hearings
-from storage.db import read_session
-from tests.hearing_helpers import CIRCULATED, act, create
+from services.outbox_listing import list_outbox
+from storage.db import create_db_engine, read_session
+from tests.hearing_helpers import act, create, spec_text
 
 pytestmark = [pytest.mark.integration, pytest.mark.prefect]
 
 ROOT = Path(__file__).resolve().parents[1]
-PREFECT = [sys.executable, "-m", "prefect"]
-POOL = "hoering"
-DEPLOYMENT = "hoering"
-START_TIMEOUT_S = 120.0
-RUN_TIMEOUT_S = 180
+HOERING = [sys.executable, "-m", "cli.main"]
+RUN_TIMEOUT_S = 180.0
 
-# flow name -> (entrypoint, cron schedule or None)
+# flow/deployment -> (entrypoint, cron or None)
 EXPECTED = {
-    "hearing-create": ("flows/hearing_flows.py:create_hearing_flow", None),
-    "hearing-transition": ("flows/hearing_flows.py:transition_flow", None),
-    "close-due-hearings": ("flows/hearing_flows.py:close_due_hearings", "5 0 * * *"),
-    "activate-effective-goals": ("flows/hearing_flows.py:activate_effective_goals", "10 0 * * *"),
-    "send-outbox": ("flows/outbox_flows.py:send_outbox", "*/5 * * * *"),
-    "send-reminders": ("flows/outbox_flows.py:send_reminders", "0 7 * * 1-5"),
-    "import-responses-from-mailbox": (
-        "flows/intake_flows.py:import_from_configured_mailbox",
-        "*/15 * * * *",
-    ),
-    "group-campaigns": ("flows/review_flows.py:group_campaigns", None),
-    "apply-review-file": ("flows/review_flows.py:apply_review_file", None),
-    "hearing-summary": ("flows/review_flows.py:hearing_summary", None),
-    "publish-hearing": ("flows/review_flows.py:publish_hearing", None),
+    "close-due-hearings/daily": ("flows/hearing_flows.py:close_due_hearings", "5 0 * * *"),
+    "activate-goals/daily": ("flows/hearing_flows.py:activate_goals", "10 0 * * *"),
+    "send-reminders/weekdays-0700": ("flows/outbox_flows.py:send_reminders", "0 7 * * 1-5"),
+    "send-outbox/every-5-min": ("flows/outbox_flows.py:send_outbox", "*/5 * * * *"),
+    "import-mailbox/every-15-min": ("flows/intake_flows.py:import_mailbox", "*/15 * * * *"),
+    "create-hearing/on-demand": ("flows/hearing_flows.py:create_hearing", None),
+    "circulate-hearing/on-demand": ("flows/hearing_flows.py:circulate_hearing", None),
+    "close-hearing/on-demand": ("flows/hearing_flows.py:close_hearing", None),
+    "complete-review/on-demand": ("flows/hearing_flows.py:complete_review", None),
+    "codify-hearing/on-demand": ("flows/hearing_flows.py:codify_hearing", None),
+    "withdraw-hearing/on-demand": ("flows/hearing_flows.py:withdraw_hearing", None),
+    "import-responses/on-demand": ("flows/intake_flows.py:import_responses", None),
+    "assign-response/on-demand": ("flows/intake_flows.py:assign_response_flow", None),
+    "group-campaigns/on-demand": ("flows/review_flows.py:group_campaigns", None),
+    "apply-review-file/on-demand": ("flows/review_flows.py:apply_review_file", None),
+    "hearing-summary/on-demand": ("flows/review_flows.py:hearing_summary", None),
+    "publish-hearing/on-demand": ("flows/review_flows.py:publish_hearing", None),
 }
 
 
 @dataclass(frozen=True)
-class PrefectServer:
-    api_url: str
+class Installation:
     env: dict[str, str]
-    folder: Path
+    api_url: str
+    db_url: str
+    data_dir: Path
+
+    def api(self, method: str, path: str, body: Any = None) -> Any:
+        for _ in range(10):  # 503: the server's SQLite was busy (scheduler, worker); retry
+            reply = httpx.request(method, f"{self.api_url}{path}", json=body, timeout=30)
+            if reply.status_code != 503:
+                break
+            time.sleep(1)
+        reply.raise_for_status()
+        return reply.json() if reply.content else None
 
 
 def _free_port() -> int:
@@ -75,190 +84,178 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _base_env(home: Path, api_url: str) -> dict[str, str]:
-    """This process's environment without its Prefect and hoering settings."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "HOERING_"))}
-    env.update(
-        PREFECT_HOME=str(home),
-        PREFECT_API_URL=api_url,
-        PREFECT_CLI_PROMPT="false",
-        PREFECT_SERVER_ANALYTICS_ENABLED="false",
-        PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED="false",
-        PREFECT_SERVER_UI_ENABLED="false",
-        COLUMNS="200",
+def _hoering(env: dict[str, str], *args: str, timeout: float = 300) -> str:
+    done = subprocess.run(
+        [*HOERING, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout
     )
-    return env
+    assert done.returncode == 0, (args, done.stdout[-2000:], done.stderr[-2000:])
+    return done.stdout
 
 
-def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
-    with log.open("ab") as stream:
-        return subprocess.Popen(
-            [*PREFECT, *args],
-            cwd=ROOT,
-            env=env,
-            stdout=stream,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,  # its own process group, stopped as a whole
-        )
-
-
-def _stop(process: subprocess.Popen, grace_s: float = 20.0) -> None:
-    """Stop the process group: SIGTERM, then SIGKILL after `grace_s`."""
+def _stop_group(process: subprocess.Popen) -> None:
     for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            return
         try:
-            process.wait(timeout=grace_s)
+            process.wait(timeout=20)
+            break
         except subprocess.TimeoutExpired:
             continue
-        with contextlib.suppress(ProcessLookupError):  # children may outlive the leader
-            os.killpg(process.pid, signal.SIGKILL)
-        return
-
-
-def _tail(log: Path, chars: int = 4000) -> str:
-    return log.read_text(errors="replace")[-chars:] if log.exists() else "(no log)"
-
-
-def _prefect(
-    server: PrefectServer, *args: str, timeout: float = 120.0
-) -> subprocess.CompletedProcess:
-    result = subprocess.run(
-        [*PREFECT, *args],
-        cwd=ROOT,
-        env=server.env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    assert result.returncode == 0, (
-        f"prefect {' '.join(args)} exited {result.returncode}:\n"
-        f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-    )
-    return result
-
-
-def _api(server: PrefectServer, method: str, path: str, body: Any = None) -> Any:
-    reply = httpx.request(method, f"{server.api_url}{path}", json=body, timeout=30)
-    reply.raise_for_status()
-    return reply.json()
+    with contextlib.suppress(ProcessLookupError):  # a flow run the worker left
+        os.killpg(process.pid, signal.SIGKILL)
 
 
 @pytest.fixture(scope="module")
-def prefect_server(tmp_path_factory) -> Iterator[PrefectServer]:
-    """A real `prefect server start` on loopback, for this module only."""
-    folder = tmp_path_factory.mktemp("prefect-server")
-    port = _free_port()
-    api_url = f"http://127.0.0.1:{port}/api"
-    env = _base_env(folder / "home", api_url)
-    server_env = {k: v for k, v in env.items() if k != "PREFECT_API_URL"}
-    log = folder / "server.log"
-    process = _spawn(
-        ["server", "start", "--host", "127.0.0.1", "--port", str(port)], server_env, log
+def installation(tmp_path_factory, db_templates) -> Iterator[Installation]:
+    """`hoering server start` + `hoering deploy` + `hoering worker`; all stopped after."""
+    folder = tmp_path_factory.mktemp("installation")
+    db_file = folder / "hoering.db"
+    db_file.write_bytes(Path(db_templates["sqlite"]).read_bytes())
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "HOERING_"))}
+    env.update(
+        PYTHONPATH=str(ROOT),
+        HOERING_DATA_DIR=str(folder / "var"),
+        HOERING_DATABASE_URL=f"sqlite:///{db_file}",
+        HOERING_MAIL_PDF="false",
+        PREFECT_SERVER_API_PORT=str(_free_port()),
+        PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="2",
+        PREFECT_SERVER_UI_ENABLED="false",
+        PREFECT_WORKER_QUERY_SECONDS="2",
+        PREFECT_WORKER_PREFETCH_SECONDS="1",
     )
+    log = (folder / "worker.log").open("ab")
+    worker = None
     try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while not is_healthy(api_url, timeout=0.5):
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(
-                    f"prefect server did not come up on {api_url} "
-                    f"(exit {process.poll()}):\n{_tail(log)}"
-                )
-            time.sleep(0.2)
-        yield PrefectServer(api_url, env, folder)
+        started = _hoering(env, "server", "start")
+        assert "UI http://127.0.0.1:" in started
+        status = _hoering(env, "server", "status")
+        api_url = status.split("UI ")[1].split()[0] + "/api"
+        _hoering(env, "deploy")
+        worker = subprocess.Popen(
+            [*HOERING, "worker"],
+            env=env,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        yield Installation(env, api_url, env["HOERING_DATABASE_URL"], folder / "var")
     finally:
-        _stop(process)
+        if worker is not None:
+            _stop_group(worker)
+        log.close()
+        subprocess.run([*HOERING, "server", "stop"], env=env, cwd=ROOT, timeout=60)
+    assert subprocess.run([*HOERING, "server", "status"], env=env, cwd=ROOT).returncode == 1
 
 
-@pytest.fixture(scope="module")
-def deployed(prefect_server: PrefectServer) -> dict[str, dict[str, Any]]:
-    """Work pool created and `prefect deploy --all` run; flow name -> deployment."""
-    _prefect(prefect_server, "work-pool", "create", POOL, "--type", "process")
-    _prefect(prefect_server, "deploy", "--all", "--no-prompt", timeout=300)
-    flows = {f["id"]: f["name"] for f in _api(prefect_server, "POST", "/flows/filter", {})}
-    return {flows[d["flow_id"]]: d for d in _api(prefect_server, "POST", "/deployments/filter", {})}
+def _deployments(inst: Installation) -> dict[str, dict]:
+    flows = {f["id"]: f["name"] for f in inst.api("POST", "/flows/filter", {})}
+    return {
+        f"{flows[d['flow_id']]}/{d['name']}": d for d in inst.api("POST", "/deployments/filter", {})
+    }
 
 
-def test_every_flow_is_deployed_to_the_hoering_pool(deployed):
+def _wait_for_run(inst: Installation, flow_run_id: str) -> dict:
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    while time.monotonic() < deadline:
+        run = inst.api("GET", f"/flow_runs/{flow_run_id}")
+        if run["state_type"] in {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}:
+            return run
+        time.sleep(1)
+    raise AssertionError(f"flow run {flow_run_id} did not finish in {RUN_TIMEOUT_S} s")
+
+
+def test_deploy_applies_every_deployment_with_oslo_schedules(installation):
+    deployed = _deployments(installation)
     assert set(deployed) == set(EXPECTED)
-    for flow_name, (entrypoint, _) in EXPECTED.items():
-        deployment = deployed[flow_name]
-        assert deployment["name"] == DEPLOYMENT, flow_name
-        assert deployment["entrypoint"] == entrypoint, flow_name
-        assert deployment["work_pool_name"] == POOL, flow_name
-
-
-def test_flow_runs_change_into_the_deploying_clone(deployed):
-    for flow_name, deployment in deployed.items():
+    for name, (entrypoint, cron) in EXPECTED.items():
+        deployment = deployed[name]
+        assert deployment["entrypoint"] == entrypoint, name
+        assert deployment["work_pool_name"] == "hoering", name
         assert deployment["pull_steps"] == [
             {"prefect.deployments.steps.set_working_directory": {"directory": str(ROOT)}}
-        ], flow_name
+        ], name
+        schedules = [
+            (s["schedule"].get("cron"), s["schedule"].get("timezone"))
+            for s in deployment["schedules"]
+        ]
+        assert schedules == ([(cron, "Europe/Oslo")] if cron else []), name
+    pools = installation.api("POST", "/work_pools/filter", {})
+    assert [p["type"] for p in pools if p["name"] == "hoering"] == ["process"]
 
 
-def test_scheduled_deployments_have_cron_schedules_in_oslo_time(deployed):
-    for flow_name, (_, cron) in EXPECTED.items():
-        schedules = deployed[flow_name]["schedules"]
-        if cron is None:
-            assert schedules == [], flow_name
-            continue
-        assert [(s["schedule"].get("cron"), s["schedule"].get("timezone")) for s in schedules] == [
-            (cron, "Europe/Oslo")
-        ], flow_name
-        assert all(s["active"] for s in schedules), flow_name
-
-
-@pytest.mark.timeout(RUN_TIMEOUT_S + 120)
-@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-def test_a_worker_runs_close_due_hearings_to_completion(
-    prefect_server, deployed, engine, db_url, tmp_path
-):
+def test_circulate_hearing_triggered_through_the_api(installation):
+    engine = create_db_engine(installation.db_url)
     create(engine)
-    act(engine, Action.CIRCULATE, CIRCULATED, tmp_path / "letters")
-    worker_env = {
-        **prefect_server.env,
-        "HOERING_DATA_DIR": str(tmp_path / "var"),
-        "HOERING_DATABASE_URL": db_url,
-    }
-    log = tmp_path / "worker.log"
-    worker = _spawn(["worker", "start", "--pool", POOL, "--name", "test-worker"], worker_env, log)
-    try:
-        started = _prefect(
-            prefect_server,
-            "deployment",
-            "run",
-            f"close-due-hearings/{DEPLOYMENT}",
-            "--param",
-            "as_of=2024-06-01",
-            "--watch",
-            "--watch-interval",
-            "1",
-            "--watch-timeout",
-            str(RUN_TIMEOUT_S),
-            timeout=RUN_TIMEOUT_S + 60,
-        )
-    finally:
-        _stop(worker)
-    found = re.search(r"UUID: ([0-9a-f-]{36})", started.stdout)
-    assert found, started.stdout
-    flow_run = _api(prefect_server, "GET", f"/flow_runs/{found.group(1)}")
-    assert flow_run["state"]["type"] == "COMPLETED", _tail(log)
-    assert flow_run["deployment_id"] == deployed["close-due-hearings"]["id"]
-    assert flow_run["parameters"] == {"as_of": "2024-06-01"}
-
-    artifacts = _api(
-        prefect_server,
+    deployment = _deployments(installation)["circulate-hearing/on-demand"]
+    created = installation.api(
         "POST",
-        "/artifacts/filter",
-        {"artifacts": {"flow_run_id": {"any_": [found.group(1)]}}},
+        f"/deployments/{deployment['id']}/create_flow_run",
+        {"parameters": {"case": "24/750", "actor": "marie", "as_of": "2024-03-22"}},
     )
-    assert any("24/750" in str(a["data"]) for a in artifacts), artifacts
-
+    run = _wait_for_run(installation, created["id"])
+    assert run["state_type"] == "COMPLETED", run["state"]
+    assert run["name"] == "circulate 24/750"
     with read_session(engine) as session:
         hearing = hearings.get_hearing(session, "24/750")
-        events = hearings.history(session, hearing)
-    assert hearing.state == "closed"
-    assert (events[-1].action, events[-1].actor) == ("close", "scheduler")
+        last = hearings.history(session, hearing)[-1]
+        assert hearing.state == "circulated"
+        assert (last.action, last.actor) == ("circulate", "marie")
+        assert len(list_outbox(session, "24/750")) > 0
+    engine.dispose()
+
+
+def test_scheduled_send_reminders_fires_and_queues_reminders(installation):
+    today = datetime.now(OSLO).date()
+    if not is_working_day(today):
+        pytest.skip(f"{today} is no Norwegian working day: no reminder is due")
+    engine = create_db_engine(installation.db_url)
+    deadline = today + timedelta(days=1)  # so today is on or after a reminder day
+    later = today + timedelta(days=400)
+    content = spec_text(
+        **{
+            'case: "24/750"': 'case: "24/751"',
+            "deadline: 2024-05-31": f"deadline: {deadline}",
+            'planned_codification: "2024-09"': f'planned_codification: "{later:%Y-%m}"',
+            "effective_date: 2025-09-01": "effective_date: null",
+        }
+    )
+    create(engine, re.sub(r"(?m)^\s*expected_id:.*\n", "", content))  # new IDs for 24/751
+    circulated = datetime.combine(today - timedelta(days=60), datetime.min.time(), OSLO)
+    act(engine, Action.CIRCULATE, circulated, installation.data_dir / "letters", case="24/751")
+
+    deployment = _deployments(installation)["send-reminders/weekdays-0700"]
+    soon = datetime.now(OSLO) + timedelta(seconds=5)
+    installation.api(  # one more schedule beside weekdays 07:00: its first run is in 5 s
+        "POST",
+        f"/deployments/{deployment['id']}/schedules",
+        [
+            {
+                "schedule": {
+                    "interval": 86400,
+                    "anchor_date": soon.isoformat(),
+                    "timezone": "Europe/Oslo",
+                },
+                "active": True,
+            }
+        ],
+    )
+    deadline_s = time.monotonic() + RUN_TIMEOUT_S
+    finished: list[dict] = []
+    while time.monotonic() < deadline_s and not finished:
+        runs = installation.api(
+            "POST",
+            "/flow_runs/filter",
+            {"flow_runs": {"deployment_id": {"any_": [deployment["id"]]}}},
+        )
+        finished = [r for r in runs if r["state_type"] in {"COMPLETED", "FAILED", "CRASHED"}]
+        time.sleep(1)
+    assert finished, "the scheduled send-reminders run did not finish"
+    assert finished[0]["state_type"] == "COMPLETED", finished[0]["state"]
+    assert finished[0]["auto_scheduled"] is True
+    assert finished[0]["name"] == "send reminders"
+    with read_session(engine) as session:
+        kinds = {row["kind"] for row in list_outbox(session, "24/751")}
+    engine.dispose()
+    assert "påminnelse" in kinds, kinds

@@ -72,7 +72,7 @@ def test_three_concurrent_reminder_runs_send_one_reminder_per_recipient(engine, 
     circulate_24_750(engine, tmp_path / "letters")
     with read_session(engine) as session:
         recipients = session.exec(select(HearingRecipientRow.email)).all()
-    env = {**flow_env, "HOERING_INLINE_FLOWS": "1", "HOERING_MAIL_PDF": "false"}
+    env = {**flow_env, "HOERING_MAIL_PDF": "false"}
     results = _at_once([["reminders", "send", "--as-of", "2024-05-16"]] * 3, env)
     assert [code for code, _, _ in results] == [0] * 3, [err for _, _, err in results]
     for _, _, err in results:
@@ -90,7 +90,7 @@ def test_three_concurrent_reminder_runs_send_one_reminder_per_recipient(engine, 
 @on_postgres
 def test_three_concurrent_circulations_circulate_once(engine, flow_env):
     create(engine)
-    env = {**flow_env, "HOERING_INLINE_FLOWS": "1", "HOERING_MAIL_PDF": "false"}
+    env = {**flow_env, "HOERING_MAIL_PDF": "false"}
     command = ["hearing", "circulate", "24/750", "--as-of", "2024-03-22", "--json"]
     results = _at_once([command] * 3, env)
     assert [code for code, _, _ in results] == [0] * 3, [err for _, _, err in results]
@@ -121,7 +121,7 @@ def test_three_concurrent_imports_of_one_mailbox_file_each_message_once(engine, 
                 attachments=[("svar.docx", docx_bytes(f"Svar {number}."), DOCX_TYPE)],
             )
         )
-    env = {**flow_env, "HOERING_INLINE_FLOWS": "1", "HOERING_INTAKE_BATCH_SIZE": "4"}
+    env = {**flow_env, "HOERING_INTAKE_BATCH_SIZE": "4"}
     command = ["responses", "import", str(folder), "--as-of", "2024-06-03", "--json"]
     results = _at_once([command] * 3, env)
     assert [code for code, _, _ in results] == [0] * 3, [err for _, _, err in results]

@@ -349,7 +349,7 @@ needs_intake = pytest.mark.skipif(
 
 @needs_intake
 def test_cli_reminders_send(engine, tmp_path, hearing, flow_env):
-    env = {**flow_env, "HOERING_INLINE_FLOWS": "1", "HOERING_MAIL_PDF": "false"}
+    env = {**flow_env, "HOERING_MAIL_PDF": "false"}
     dry = run_hoering("reminders", "send", "--as-of", "2024-05-16", "--dry-run", "--json", env=env)
     assert dry.code == 0, dry.stderr
     assert dry.json()["reminders"]["counts"]["would_queue"] == len(hearing)

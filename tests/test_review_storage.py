@@ -481,16 +481,12 @@ def _hearing_id(session) -> int:
 
 
 def test_review_summary_and_publish_from_the_command_line(flow_env, engine, tmp_path):
-    """Flows run in the resident flow service (one Prefect import for all commands)."""
+    """`review set` writes straight to storage; the file, campaigns, summary and export
+    run their flows against the session's Prefect API."""
     env = {**flow_env, "HOERING_ACTOR": "marie"}
-    env.pop("HOERING_INLINE_FLOWS", None)
     data_dir = Path(env["HOERING_DATA_DIR"])
     hearing_with_responses(engine, data_dir)  # blobs where the CLI looks for them
-    try:
-        _review_summary_and_publish(env, tmp_path)
-    finally:
-        for sock in (data_dir / "prefect").glob("flows-*.sock"):
-            sock.unlink()  # the service notices and exits
+    _review_summary_and_publish(env, tmp_path)
 
 
 def _review_summary_and_publish(env: dict[str, str], tmp_path: Path) -> None:

@@ -431,7 +431,6 @@ def test_killed_between_delivery_and_marking(engine, tmp_path, flow_env, smtp_se
         _queue(engine, tmp_path, f"k{n}", to=f"r{n}@example.no")
     env = {
         **flow_env,
-        "HOERING_INLINE_FLOWS": "1",
         "HOERING_MAIL_TRANSPORT": "smtp",
         "HOERING_SMTP_HOST": "127.0.0.1",
         "HOERING_SMTP_PORT": str(smtp_server.port),

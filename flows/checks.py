@@ -1,0 +1,35 @@
+"""What a state-changing command checks before Prefect is imported: only the database.
+
+A lifecycle step is previewed with the same rule the flow applies
+(`domain.lifecycle.apply_command` on the stored facts) in a read-only session, so an
+unknown case, a wrong state or a date before the deadline is refused in one line
+without a flow run. The flow checks again in its own transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from domain.decisions import Decisions
+from domain.lifecycle import TRANSITIONS, Action, Command, apply_command
+from services import hearings, runtime
+from storage.db import read_session
+
+
+def check_step(
+    case: str,
+    action: Action,
+    actor: str,
+    now: datetime,
+    reason: str | None = None,
+    decisions: Decisions | None = None,
+) -> None:
+    """Raise the step's refusal (a UserError) if it cannot happen at `now`."""
+    with read_session(runtime.engine()) as session:
+        hearing = hearings.get_hearing(session, case)
+        if hearing.state == TRANSITIONS[action][1].value:
+            return  # already done, or done by another path: the flow says which
+        if decisions is not None:
+            decisions.check_against(hearings.load_spec(hearing))
+        facts = hearings.gather_facts(session, hearing, decisions)
+        apply_command(facts, Command(action, actor, reason), now)
