@@ -84,14 +84,12 @@ class _Worker:
     its stdout (pickled by multiprocessing's Connection); its output is discarded."""
 
     def __init__(self, budget_bytes: int) -> None:
-        root = str(Path(__file__).resolve().parents[1])
-        path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "services.attachment_reading", str(budget_bytes)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,  # library warnings must not reach the user's terminal
-            env={**os.environ, "PYTHONPATH": path},
+            cwd=Path(__file__).resolve().parents[1],  # `-m` finds this checkout's code
         )
         assert self.process.stdin is not None and self.process.stdout is not None
         self.requests = Connection(os.dup(self.process.stdin.fileno()), readable=False)
