@@ -136,3 +136,20 @@ def test_three_concurrent_imports_of_one_mailbox_file_each_message_once(engine, 
         ).all()
     assert sorted(numbers) == sorted(f"24/750-{n}" for n in range(2, 14))
     assert len(receipts) == len(set(receipts)) == 12
+
+
+@on_postgres
+def test_three_concurrent_outbox_sends_send_each_letter_once(engine, tmp_path, flow_env):
+    circulate_24_750(engine, tmp_path / "letters")
+    env = {**flow_env, "HOERING_MAIL_PDF": "false"}
+    results = _at_once([["outbox", "send", "--as-of", "2024-03-22"]] * 3, env)
+    assert [code for code, _, _ in results] == [0] * 3, [err for _, _, err in results]
+    with read_session(engine) as session:
+        rows = session.exec(select(OutboxMessageRow)).all()
+    assert rows and {row.status for row in rows} == {"sent"}
+    journal = Path(env["HOERING_DATA_DIR"]) / "outbox" / "journal-folder.jsonl"
+    delivered = Counter(
+        json.loads(line)["message_id"] for line in journal.read_text().splitlines() if line
+    )
+    assert set(delivered) == {row.message_id for row in rows}
+    assert set(delivered.values()) == {1}
