@@ -279,7 +279,7 @@ def transition(
     decisions: Decisions | None = None,
 ) -> TransitionResult:
     """Apply `command` to hearing `case` at `now`, with everything the transition causes."""
-    hearing = get_hearing(session, case)
+    hearing = get_hearing(session, case, for_update=True)
     if _already_done(session, hearing, command.action):
         return TransitionResult(
             case, command.action.value, hearing.state, hearing.state, already_done=True
