@@ -33,7 +33,7 @@ from typing import Any
 
 from sqlalchemy import Engine, text, update
 from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from domain.case_numbers import normalise_case_number
 from domain.deadlines import is_late
@@ -213,7 +213,7 @@ def _record_source_items(
                 select(IntakeSourceItemRow.uid).where(
                     IntakeSourceItemRow.source_key == tracked.key,
                     IntakeSourceItemRow.uidvalidity == tracked.uidvalidity,
-                    IntakeSourceItemRow.uid.in_(list(uids)),
+                    col(IntakeSourceItemRow.uid).in_(list(uids)),
                 )
             ).all()
         )
@@ -248,7 +248,7 @@ def pending_source_uids(session: Session, source_key: str, uidvalidity: int) -> 
             select(IntakeSourceItemRow.uid).where(
                 IntakeSourceItemRow.source_key == source_key,
                 IntakeSourceItemRow.uidvalidity == uidvalidity,
-                IntakeSourceItemRow.acknowledged_at.is_(None),
+                col(IntakeSourceItemRow.acknowledged_at).is_(None),
             )
         ).all()
     )
@@ -263,10 +263,10 @@ def mark_source_items_acknowledged(
         session.execute(
             update(IntakeSourceItemRow)
             .where(
-                IntakeSourceItemRow.source_key == source_key,
-                IntakeSourceItemRow.uidvalidity == uidvalidity,
-                IntakeSourceItemRow.uid.in_(wanted[start : start + 500]),
-                IntakeSourceItemRow.acknowledged_at.is_(None),
+                col(IntakeSourceItemRow.source_key) == source_key,
+                col(IntakeSourceItemRow.uidvalidity) == uidvalidity,
+                col(IntakeSourceItemRow.uid).in_(wanted[start : start + 500]),
+                col(IntakeSourceItemRow.acknowledged_at).is_(None),
             )
             .values(acknowledged_at=now)
         )

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_
+from sqlalchemy import select as sql_select
 from sqlmodel import Session, col, select
 
 from domain.attachment_text import ExtractedText, extract_text
@@ -118,10 +119,10 @@ def already_read(session: Session, shas: Sequence[str]) -> set[str]:
 
 def _filed_columns() -> tuple[Any, ...]:
     return (
-        IntakeMessageRow.id,
-        ResponseRow.id,
-        ResponseRow.tracking_number,
-        HearingRow.case_number,
+        col(IntakeMessageRow.id),
+        col(ResponseRow.id),
+        col(ResponseRow.tracking_number),
+        col(HearingRow.case_number),
     )
 
 
@@ -132,13 +133,15 @@ def _with_response(statement: Any) -> Any:
 
 
 def _load_by_sha(session: Session, known: _Known, shas: Sequence[str]) -> None:
-    statement = select(
+    statement = sql_select(  # SQLAlchemy's: columns given as a sequence
         *_filed_columns(),
-        IntakeMessageRow.raw_sha256,
-        IntakeMessageRow.outcome,
-        IntakeMessageRow.source,
+        col(IntakeMessageRow.raw_sha256),
+        col(IntakeMessageRow.outcome),
+        col(IntakeMessageRow.source),
     )
-    rows = session.exec(_with_response(statement).where(IntakeMessageRow.raw_sha256.in_(shas)))
+    rows = session.execute(
+        _with_response(statement).where(col(IntakeMessageRow.raw_sha256).in_(shas))
+    )
     for row_id, response_id, tracking, case, sha, outcome, source in rows.all():
         original = Original(row_id, None, case, tracking, response_id)
         known.by_sha[sha] = (original, outcome, source)
@@ -150,20 +153,20 @@ def _load_filed(session: Session, known: _Known, plans: Sequence[MessagePlan]) -
     content_keys = {plan.content_key for plan in plans if plan.content_key}
     conditions = []
     if message_ids:
-        conditions.append(IntakeMessageRow.message_id.in_(message_ids))
+        conditions.append(col(IntakeMessageRow.message_id).in_(message_ids))
     if content_keys:
-        conditions.append(IntakeMessageRow.content_key.in_(content_keys))
+        conditions.append(col(IntakeMessageRow.content_key).in_(content_keys))
     if not conditions:
         return
-    statement = select(
+    statement = sql_select(  # SQLAlchemy's: columns given as a sequence
         *_filed_columns(),
-        IntakeMessageRow.message_id,
-        IntakeMessageRow.from_address,
-        IntakeMessageRow.content_key,
+        col(IntakeMessageRow.message_id),
+        col(IntakeMessageRow.from_address),
+        col(IntakeMessageRow.content_key),
     )
-    rows = session.exec(
+    rows = session.execute(
         _with_response(statement)
-        .where(IntakeMessageRow.outcome.in_(FILED), or_(*conditions))
+        .where(col(IntakeMessageRow.outcome).in_(FILED), or_(*conditions))
         .order_by(IntakeMessageRow.id)
     )
     for row_id, response_id, tracking, case, message_id, sender, content_key in rows.all():

@@ -17,7 +17,7 @@ from datetime import datetime
 
 from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from domain.errors import UserError
 from domain.goal_ids import IdRegistry, LearningGoalId, deferred_display
@@ -122,7 +122,7 @@ def _allocate_number(session: Session, prefix: str) -> int:
         raise LedgerError(f"no ID counter for '{prefix}'; run 'hoering init' to set it up")
     number = highest_known_number(session, prefix) + 1
     session.execute(
-        update(IdCounterRow).where(IdCounterRow.prefix == prefix).values(last_number=number)
+        update(IdCounterRow).where(col(IdCounterRow.prefix) == prefix).values(last_number=number)
     )
     return number
 
@@ -280,7 +280,8 @@ def resolve_deferred_to(session: Session, key: str, goal_id: str, now: datetime)
     counter = session.exec(
         select(IdCounterRow).where(IdCounterRow.prefix == row.prefix).with_for_update()
     ).first()
-    floor = session.get(IdPrefixRow, row.prefix).floor or 0
+    prefix_row = session.get(IdPrefixRow, row.prefix)
+    floor = (prefix_row.floor if prefix_row else None) or 0
     if _number_in_use(session, row.prefix, wanted.number) or wanted.number <= floor:
         raise LedgerError(
             f"{wanted} is already used or below the highest number in use ({floor}); "
@@ -316,7 +317,7 @@ def reservations_for_case(session: Session, hearing_case: str) -> list[Reservati
     rows = session.exec(
         select(IdReservationRow)
         .where(IdReservationRow.hearing_case == hearing_case)
-        .order_by(IdReservationRow.id)
+        .order_by(col(IdReservationRow.id))
     ).all()
     paddings = registry(session).paddings
     return [_to_reservation(row, paddings[row.prefix], new=False) for row in rows]
