@@ -21,7 +21,7 @@ from domain.hearing_spec import (
 )
 from domain.reference import ReferenceData, Stakeholder, StakeholderGroup
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "hearings"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "hearings"
 SPEC_FILE = EXAMPLES / "24-750-kliniske-studier.yaml"
 DECISIONS_FILE = EXAMPLES / "24-750-vedtak.yaml"
 SPEC_TEXT = SPEC_FILE.read_text(encoding="utf-8")

@@ -20,9 +20,9 @@ from storage.intake_models import ResponseRow
 from storage.models import IdReservationRow
 from tests.hearing_helpers import create
 from tests.intake_helpers import DOCX_TYPE, circulated_hearing, docx_bytes, message
-from tests.test_outbox_sender import circulate_24_750
+from tests.services.test_outbox_sender import circulate_24_750
 
-RACE_WINDOW = Path(__file__).parent / "race_window.py"
+RACE_WINDOW = Path(__file__).parents[1] / "race_window.py"
 on_postgres = pytest.mark.parametrize(
     "db_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
 )
