@@ -19,13 +19,12 @@ from pydantic import (
     model_validator,
 )
 
-from domain.hearing_spec import (
+from domain.change_items import AmendedText, NewGoal
+from domain.hearing_spec import HearingSpec
+from domain.spec_values import (
     GOAL_ID_RE,
-    AmendedText,
     CaseNumber,
     Date,
-    HearingSpec,
-    NewGoal,
     SpecModel,
     Text,
     first_repeat,

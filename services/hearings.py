@@ -22,9 +22,10 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from domain.change_items import NewGoal
 from domain.decisions import Decisions
 from domain.errors import UserError
-from domain.hearing_spec import HearingSpec, NewGoal
+from domain.hearing_spec import HearingSpec
 from domain.lifecycle import (
     TRANSITIONS,
     Action,
