@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A private Dovecot IMAP server on loopback for the intake tests (tests/test_imap_dovecot.py).
+# A private Dovecot IMAP server on loopback for the intake tests (tests/mail/test_imap_dovecot.py).
 #
 # Installs dovecot-imapd when missing, writes its own configuration under $STATE (not
 # /etc/dovecot), one test user with a static password and Maildir storage, listens on

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# LibreOffice for tests/test_letters_pdf.py: Debian's libreoffice-writer-nogui (soffice)
+# LibreOffice for tests/rendering/test_letters_pdf.py: Debian's libreoffice-writer-nogui (soffice)
 # and fonts-liberation (Liberation Sans has Arial's metrics, the letters' font).
 #
 # Installs with apt-get only what is missing; with both present it does nothing.

@@ -18,7 +18,7 @@ from cli.web import web_app
 from domain.errors import UserError
 from services import runtime
 from storage import catalogue, ledger
-from storage.db import read_session, write_session
+from storage.db import read_session, short_error, write_session
 
 app = typer.Typer(
     help="hoering: hearings on learning goals in doctors' specialist training.",
@@ -205,7 +205,7 @@ def run(args: list[str] | None = None) -> int:
         code = app(args=args, prog_name="hoering", standalone_mode=False)
     except UserError as exc:
         output.error_line(str(exc))
-        return 2
+        return exc.exit_code
     except typer.Abort:
         output.error_line("aborted")
         return 130
@@ -217,7 +217,7 @@ def run(args: list[str] | None = None) -> int:
         return exc.exit_code
     except Exception as exc:  # a bug, not the user's fault: one line here, details logged
         log = _log_internal_error()
-        output.error_line(f"internal error: {type(exc).__name__}: {exc} (details in {log})")
+        output.error_line(f"internal error: {short_error(exc)} (details in {log})")
         return 1
     return code if isinstance(code, int) else 0  # typer.Exit(n) comes back as n
 

@@ -145,16 +145,7 @@ def set_command(
     json_out: JsonFlag = False,
 ) -> None:
     """Record the review of a response: its stance, the items it is about, a note."""
-    from domain.errors import UserError
-    from domain.stance import parse_stance, stance_choices_nb
-
-    if stance is None and not accept_suggestion:
-        raise UserError(
-            f"--stance: no stance given; use --stance with one of {stance_choices_nb()}, "
-            "or --accept-suggestion"
-        )
-    if stance is not None and parse_stance(stance) is None:
-        raise UserError(f"--stance: '{stance}' is not a stance; use one of {stance_choices_nb()}")
+    _check_stance(stance, accept_suggestion)
     from services.review import record_review
 
     now = runtime.as_of_moment(as_of)
@@ -173,6 +164,24 @@ def set_command(
     if json_out:
         output.print_json(result)
         return
+    _print_review(result)
+
+
+def _check_stance(stance: str | None, accept_suggestion: bool) -> None:
+    """A stance is given and is one (before the database is opened)."""
+    from domain.errors import UserError
+    from domain.stance import parse_stance, stance_choices_nb
+
+    if stance is None and not accept_suggestion:
+        raise UserError(
+            f"--stance: no stance given; use --stance with one of {stance_choices_nb()}, "
+            "or --accept-suggestion"
+        )
+    if stance is not None and parse_stance(stance) is None:
+        raise UserError(f"--stance: '{stance}' is not a stance; use one of {stance_choices_nb()}")
+
+
+def _print_review(result: dict[str, Any]) -> None:
     which = ", ".join(result["responses"])
     if result["campaign"]:
         which = f"Kampanje {result['campaign']} ({len(result['responses'])} svar)"

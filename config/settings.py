@@ -103,6 +103,9 @@ class IntakeSettings(Section):
     max_depth: int = Field(default=10, ge=1, le=100)
     max_attachments: int = Field(default=100, ge=1)
     max_attachment_bytes: int = Field(default=25 * MB, ge=1)
+    # The budget for reading one attachment's text (services.attachment_reading).
+    attachment_timeout_s: float = Field(default=20.0, gt=0, le=3600)
+    attachment_memory_mb: int = Field(default=1024, ge=64)
 
     def limits(self) -> MailLimits:
         return MailLimits(

@@ -2,7 +2,11 @@
 
 `extract_text` never raises on a bad payload: what cannot be read comes back with
 `text=None` and an `unreadable_reason` a reviewer can act on ("encrypted",
-"corrupt: ...", "unsupported type", "no text layer").
+"corrupt: ...", "unsupported type", "no text layer", "too heavy to read: ...").
+
+Zip packages (.docx, .odt) are checked against their directory before anything is
+unpacked, and a part is read only up to its cap, so a zip bomb stops here; the time and
+memory a reader may spend are bounded by the caller (`services.attachment_reading`).
 """
 
 from __future__ import annotations
@@ -24,6 +28,10 @@ from domain.mail_text import guess_decode, html_to_text, tidy_text
 
 # A zip whose parts unpack to more than this is a zip bomb, not a hearing response.
 MAX_UNPACKED_BYTES = 200 * 1024 * 1024
+# The one XML part that is parsed (the document body): a long report is a few MB.
+MAX_PART_BYTES = 32 * 1024 * 1024
+TOO_HEAVY = "too heavy to read"
+_MB = 1024 * 1024
 
 _ODF_TEXT = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
 _DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -47,11 +55,37 @@ def _short(error: Exception) -> str:
     return f"{type(error).__name__}: {detail}" if detail else type(error).__name__
 
 
+def _size(count: int) -> str:
+    return f"{count // _MB} MB" if count >= _MB else f"{count} bytes"
+
+
 def _check_zip(payload: bytes) -> zipfile.ZipFile:
     archive = zipfile.ZipFile(io.BytesIO(payload))
-    if sum(info.file_size for info in archive.infolist()) > MAX_UNPACKED_BYTES:
-        raise _Unreadable("too large when unpacked")
+    unpacked = sum(info.file_size for info in archive.infolist())
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise _Unreadable(
+            f"{TOO_HEAVY}: unpacks to {_size(unpacked)} (limit {_size(MAX_UNPACKED_BYTES)})"
+        )
     return archive
+
+
+def _read_part(archive: zipfile.ZipFile, name: str, kind: str) -> bytes:
+    """One part, refused by its declared size and read only up to the cap (a zip
+    directory can understate a part's size)."""
+    try:
+        info = archive.getinfo(name)
+    except KeyError:
+        raise _Unreadable(f"corrupt: no {name} in the {kind} file") from None
+    if info.file_size > MAX_PART_BYTES:
+        raise _Unreadable(
+            f"{TOO_HEAVY}: {name} unpacks to {_size(info.file_size)} "
+            f"(limit {_size(MAX_PART_BYTES)})"
+        )
+    with archive.open(info) as part:
+        data = part.read(MAX_PART_BYTES + 1)
+    if len(data) > MAX_PART_BYTES:
+        raise _Unreadable(f"{TOO_HEAVY}: {name} unpacks to over {_size(MAX_PART_BYTES)}")
+    return data
 
 
 def _docx_blocks(container: DocxDocument | _Cell) -> Iterator[str]:
@@ -78,8 +112,8 @@ _RELATIONSHIPS = "{http://schemas.openxmlformats.org/package/2006/relationships}
 def _main_part_name(archive: zipfile.ZipFile) -> str:
     """The name of the main document part, from the package relationships."""
     try:
-        rels = ElementTree.fromstring(archive.read("_rels/.rels"))
-    except (KeyError, ElementTree.ParseError):
+        rels = ElementTree.fromstring(_read_part(archive, "_rels/.rels", "Word"))
+    except (_Unreadable, ElementTree.ParseError):
         return "word/document.xml"
     for rel in rels.iter(_RELATIONSHIPS):
         if rel.get("Type", "").endswith(_OFFICE_DOCUMENT) and rel.get("Target"):
@@ -92,11 +126,7 @@ def _docx(payload: bytes) -> str:
     # whole package with docx.Document() parses every style and part and takes ten
     # times as long, which an import of thousands of responses feels.
     with _check_zip(payload) as archive:
-        name = _main_part_name(archive)
-        try:
-            xml = archive.read(name)
-        except KeyError:
-            raise _Unreadable(f"corrupt: no {name} in the Word file") from None
+        xml = _read_part(archive, _main_part_name(archive), "Word")
     document = DocxDocument(parse_xml(xml), None)  # type: ignore[arg-type]
     return "\n".join(_docx_blocks(document))
 
@@ -144,10 +174,7 @@ def _odf_blocks(element: ElementTree.Element) -> Iterator[str]:
 
 def _odt(payload: bytes) -> str:
     with _check_zip(payload) as archive:
-        try:
-            content = archive.read("content.xml")
-        except KeyError:
-            raise _Unreadable("corrupt: no content.xml in the ODT file") from None
+        content = _read_part(archive, "content.xml", "ODT")
     return "\n".join(_odf_blocks(ElementTree.fromstring(content)))
 
 
@@ -199,6 +226,8 @@ def extract_text(filename: str, content_type: str, payload: bytes) -> ExtractedT
         text = reader(payload)
     except _Unreadable as reason:
         return ExtractedText(None, str(reason))
+    except (MemoryError, RecursionError) as error:
+        return ExtractedText(None, f"{TOO_HEAVY}: {type(error).__name__}")
     except Exception as error:  # every library raises its own kinds on corrupt files
         return ExtractedText(None, f"corrupt: {_short(error)}")
     return ExtractedText(tidy_text(text))

@@ -19,13 +19,12 @@ from pydantic import (
     model_validator,
 )
 
-from domain.hearing_spec import (
+from domain.change_items import AmendedText, NewGoal
+from domain.hearing_spec import HearingSpec
+from domain.spec_values import (
     GOAL_ID_RE,
-    AmendedText,
     CaseNumber,
     Date,
-    HearingSpec,
-    NewGoal,
     SpecModel,
     Text,
     first_repeat,
@@ -45,9 +44,22 @@ RESOLVE_NEXT = "next"
 
 
 class Outcome(StrEnum):
+    """What was decided for one change item at codification."""
+
     ADOPT = "adopt"
     ADOPT_AMENDED = "adopt_amended"
     DROP = "drop"
+
+    @property
+    def label_nb(self) -> str:
+        return _OUTCOME_LABELS_NB[self]
+
+
+_OUTCOME_LABELS_NB = {
+    Outcome.ADOPT: "vedtatt",
+    Outcome.ADOPT_AMENDED: "vedtatt med endringer",
+    Outcome.DROP: "ikke vedtatt",
+}
 
 
 def _resolve_id_before(value: object) -> object:

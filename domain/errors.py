@@ -8,6 +8,8 @@ what is wrong, where, and how to fix it. The CLI prints it and exits with code 2
 class UserError(Exception):
     """Bad input from a user or a stakeholder; the message is shown as is."""
 
+    exit_code: int = 2  # 1 for a condition that passes (the database busy), not bad input
+
 
 class InvalidGoalId(UserError):
     """A learning-goal ID that is malformed or has an unknown prefix."""

@@ -8,177 +8,46 @@ checked afterwards with `HearingSpec.validate_references`.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import (
-    AfterValidator,
-    BeforeValidator,
     Field,
     PrivateAttr,
     ValidationError,
     model_validator,
 )
 
-from domain.calendar import MONTHS_NB
-from domain.competence import CompetenceLevel, is_stricter, level_of_text
+from domain.change_items import (
+    CHANGE_KINDS,
+    AmendedText,
+    ChangeItem,
+    DeletedGoal,
+    HeadingChange,
+    MovedGoal,
+    NewGoal,
+)
 from domain.reference import Stakeholder, StakeholderGroup
+from domain.spec_values import (
+    CaseNumber,
+    Date,
+    Email,
+    Key,
+    Month,
+    SpecModel,
+    Text,
+    first_repeat,
+    foreign_id_problem,
+    parse_date_value,
+    parse_month_value,
+)
 from domain.yaml_lines import (
-    FileModel,
     Path,
     SourceMap,
-    custom_error,
     field_error,
     load_yaml_mapping,
-    shown_value,
     user_error_from_validation,
 )
-
-# --- value types ---------------------------------------------------------------------------
-
-CASE_NUMBER_RE = re.compile(r"^\d{2}/\d+$")
-PREFIX_RE = re.compile(r"^[A-Z]{2,5}$")
-GOAL_ID_RE = re.compile(r"^[A-Z]{2,5}-\d{1,4}$")
-KEY_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_NB_DATE_RE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{2}|\d{4})$")
-_ISO_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-def parse_date_value(value: object) -> date:
-    """A date from YAML: ISO '2024-05-31' (canonical) or Norwegian '31.5.24' / '31.5.2024'."""
-    if isinstance(value, datetime):
-        raise ValueError("has a time of day")
-    if isinstance(value, date):
-        return value
-    text = str(value).strip()
-    try:
-        if _ISO_DATE_RE.match(text):
-            return date.fromisoformat(text)
-        match = _NB_DATE_RE.match(text)
-        if match:
-            day, month, year = (int(g) for g in match.groups())
-            return date(year + 2000 if year < 100 else year, month, day)
-    except ValueError as exc:
-        raise ValueError(str(exc)) from exc
-    raise ValueError("is not in a known date format")
-
-
-def _date_before(value: object) -> date:
-    try:
-        return parse_date_value(value)
-    except ValueError:
-        raise custom_error(
-            "date",
-            f"{shown_value(value)} is not a valid date; write it as YYYY-MM-DD "
-            "(e.g. 2024-05-31) or D.M.YYYY (e.g. 31.5.2024)",
-        ) from None
-
-
-def parse_month_value(value: object) -> date:
-    """A month as the first day of it: '2024-09', '9.2024', 'september 2024', or a date
-    in that month (so that a dumped spec validates again)."""
-    if isinstance(value, date) and not isinstance(value, datetime):
-        return value.replace(day=1)
-    text = str(value).strip().lower()
-    if _ISO_DATE_RE.match(text):
-        return date.fromisoformat(text).replace(day=1)
-    if match := re.match(r"^(\d{4})-(\d{1,2})$", text):
-        year, month = int(match[1]), int(match[2])
-    elif match := re.match(r"^(\d{1,2})\.(\d{4})$", text):
-        month, year = int(match[1]), int(match[2])
-    elif (match := re.match(r"^([a-zæøå]+) (\d{4})$", text)) and match[1] in MONTHS_NB:
-        month, year = MONTHS_NB.index(match[1]) + 1, int(match[2])
-    else:
-        raise ValueError("is not a month")
-    return date(year, month, 1)
-
-
-def _month_before(value: object) -> date:
-    try:
-        return parse_month_value(value)
-    except ValueError:
-        raise custom_error(
-            "month",
-            f'{shown_value(value)} is not a month; write it as YYYY-MM in quotes, e.g. "2024-09"',
-        ) from None
-
-
-def _text_before(value: object) -> object:
-    return value.strip() if isinstance(value, str) else value
-
-
-def _non_empty(value: str) -> str:
-    if not value:
-        raise custom_error("empty", "must not be empty; write the text or remove the field")
-    return value
-
-
-def _pattern(regex: re.Pattern[str], what: str, example: str) -> AfterValidator:
-    def check(value: str) -> str:
-        if not regex.match(value):
-            raise custom_error(
-                "format", f"{shown_value(value)} is not {what}; write it like {example}"
-            )
-        return value
-
-    return AfterValidator(check)
-
-
-Text = Annotated[str, BeforeValidator(_text_before), AfterValidator(_non_empty)]
-Date = Annotated[date, BeforeValidator(_date_before)]
-Month = Annotated[date, BeforeValidator(_month_before)]
-CaseNumber = Annotated[
-    str,
-    BeforeValidator(_text_before),
-    _pattern(CASE_NUMBER_RE, "a case number (YY/NNNN)", '"24/750" (in quotes)'),
-]
-Prefix = Annotated[
-    str,
-    BeforeValidator(_text_before),
-    _pattern(PREFIX_RE, "a specialty prefix (2-5 capital letters)", "BLS"),
-]
-GoalId = Annotated[
-    str,
-    BeforeValidator(_text_before),
-    _pattern(GOAL_ID_RE, "a learning-goal ID (PREFIX-NNN)", "BLS-154"),
-]
-Key = Annotated[
-    str,
-    BeforeValidator(_text_before),
-    _pattern(KEY_RE, "a key (lower case letters, digits and '-')", "helse-vest"),
-]
-Email = Annotated[
-    str, BeforeValidator(_text_before), _pattern(EMAIL_RE, "an e-mail address", "navn@helsedir.no")
-]
-TrainingPart = Literal[1, 2, 3]
-
-
-def foreign_id_problem(goal_id: str, specialty: str) -> str | None:
-    """Why `goal_id` cannot be an ID of `specialty`'s goal, or None when it can."""
-    if goal_id.split("-")[0] == specialty:
-        return None
-    return (
-        f"'{goal_id}' does not belong to specialty {specialty}; use an ID that starts "
-        f"with {specialty}-"
-    )
-
-
-def first_repeat(values: Iterable[Any]) -> tuple[int, int] | None:
-    """(index of the first occurrence, index of the repeat) of the first repeated value."""
-    seen: dict[Any, int] = {}
-    for index, value in enumerate(values):
-        if value in seen:
-            return seen[value], index
-        seen[value] = index
-    return None
-
-
-class SpecModel(FileModel):
-    """Base of the spec models: immutable, unknown fields refused."""
-
 
 # --- people and recipients -----------------------------------------------------------------
 
@@ -230,133 +99,6 @@ class SharedGoal(SpecModel):
 
     text: Text
     elaboration: Text | None = None
-
-
-# --- change items ----------------------------------------------------------------------------
-
-
-class _Item(SpecModel):
-    specialty: Prefix
-    comment: Text | None = None
-    # Names the item in the decisions file; derived when not given (see `item_ref`).
-    ref: Text
-
-    @model_validator(mode="before")
-    @classmethod
-    def _default_ref(cls, data: Any) -> Any:
-        if isinstance(data, Mapping) and "ref" not in data:
-            ref = cls._derived_ref(data)
-            if ref is not None:
-                data = {**data, "ref": ref}
-        return data
-
-    @classmethod
-    def _derived_ref(cls, data: Mapping[str, Any]) -> str | None:
-        return data.get("goal_id") if isinstance(data.get("goal_id"), str) else None
-
-
-class NewGoal(_Item):
-    """A new learning goal; its ID is reserved from the ledger when the hearing is created,
-    or deferred (like HJS-xxx in 24/750) with a reason."""
-
-    kind: Literal["new_goal"]
-    heading: Text
-    training_part: TrainingPart
-    text: Text
-    elaboration: Text | None = None  # "utdypende tekst"
-    expected_id: GoalId | None = None
-    defer_reason: Text | None = None
-
-    @classmethod
-    def _derived_ref(cls, data: Mapping[str, Any]) -> str | None:
-        return data.get("specialty") if isinstance(data.get("specialty"), str) else None
-
-    @property
-    def deferred(self) -> bool:
-        return self.defer_reason is not None
-
-    @model_validator(mode="after")
-    def _check_id_hints(self) -> NewGoal:
-        if self.expected_id and self.defer_reason:
-            raise field_error(
-                ("expected_id",),
-                "id_and_defer",
-                "an item cannot both expect an ID and defer it; remove `expected_id` or "
-                "`defer_reason`",
-                self.expected_id,
-            )
-        problem = self.expected_id and foreign_id_problem(self.expected_id, self.specialty)
-        if problem:
-            raise field_error(("expected_id",), "id_prefix", problem, self.expected_id)
-        return self
-
-
-class AmendedText(_Item):
-    """A changed goal text; a higher competence level afterwards makes it stricter."""
-
-    kind: Literal["amended_text"]
-    goal_id: GoalId
-    heading: Text | None = None
-    training_part: TrainingPart | None = None
-    old_text: Text
-    new_text: Text
-
-    # Plain properties, not computed fields: a dumped spec must validate again unchanged.
-    @property
-    def level_before(self) -> CompetenceLevel | None:
-        return level_of_text(self.old_text)
-
-    @property
-    def level_after(self) -> CompetenceLevel | None:
-        return level_of_text(self.new_text)
-
-    @property
-    def stricter(self) -> bool:
-        """Kompetanseportalen does not carry earlier approvals over to a stricter goal."""
-        return is_stricter(self.old_text, self.new_text)
-
-
-class MovedGoal(_Item):
-    kind: Literal["moved_goal"]
-    goal_id: GoalId
-    from_heading: Text
-    to_heading: Text
-    training_part: TrainingPart | None = None
-
-
-class DeletedGoal(_Item):
-    kind: Literal["deleted_goal"]
-    goal_id: GoalId
-    reason: Text
-    heading: Text | None = None
-    training_part: TrainingPart | None = None
-
-
-class HeadingChange(_Item):
-    kind: Literal["heading_change"]
-    old_heading: Text
-    new_heading: Text
-    training_part: TrainingPart | None = None
-
-    @classmethod
-    def _derived_ref(cls, data: Mapping[str, Any]) -> str | None:
-        specialty, old = data.get("specialty"), data.get("old_heading")
-        if isinstance(specialty, str) and isinstance(old, str):
-            return f"{specialty}: {old.strip()}"
-        return None
-
-
-ChangeItem = Annotated[
-    NewGoal | AmendedText | MovedGoal | DeletedGoal | HeadingChange,
-    Field(discriminator="kind"),
-]
-CHANGE_KINDS: tuple[str, ...] = (
-    "new_goal",
-    "amended_text",
-    "moved_goal",
-    "deleted_goal",
-    "heading_change",
-)
 
 
 # --- the spec ---------------------------------------------------------------------------------

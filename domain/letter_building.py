@@ -10,17 +10,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from domain.competence import level_of_text
-from domain.decisions import Decisions, Outcome
-from domain.hearing_spec import (
+from domain.change_items import (
     AmendedText,
     ChangeItem,
     DeletedGoal,
     HeadingChange,
-    HearingSpec,
     MovedGoal,
     NewGoal,
 )
+from domain.competence import level_of_text
+from domain.decisions import Decisions, Outcome
+from domain.hearing_spec import HearingSpec
 from domain.letter_context import (
     ChangeItemRow,
     ChangeKind,

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
+from domain.decisions import Outcome as Decision  # a context names the decision as decided
+
 
 class LetterKind(StrEnum):
     """The letters hoering writes; each value is the template's file stem."""
@@ -40,25 +42,6 @@ _CHANGE_LABELS_NB = {
     ChangeKind.MOVED_GOAL: "Flyttet læringsmål",
     ChangeKind.DELETED_GOAL: "Læringsmålet utgår",
     ChangeKind.HEADING_CHANGE: "Endret temaoverskrift",
-}
-
-
-class Decision(StrEnum):
-    """What was decided for one specialty at codification."""
-
-    ADOPT = "adopt"
-    ADOPT_AMENDED = "adopt_amended"
-    DROP = "drop"
-
-    @property
-    def label_nb(self) -> str:
-        return _DECISION_LABELS_NB[self]
-
-
-_DECISION_LABELS_NB = {
-    Decision.ADOPT: "vedtatt",
-    Decision.ADOPT_AMENDED: "vedtatt med endringer",
-    Decision.DROP: "ikke vedtatt",
 }
 
 
@@ -150,36 +133,52 @@ def _quoted(text: str) -> str:
     return f"«{text.strip()}»"
 
 
+@dataclass(frozen=True)
+class _ChangeSentence:
+    """How a change reads with both texts, with only the new (or, for a deletion, the
+    old) one, and with neither."""
+
+    both: str
+    one: str
+    neither: str
+    one_is_old: bool = False
+
+    def sentence(self, old: str | None, new: str | None) -> str:
+        if old and new:
+            return self.both.format(old=_quoted(old), new=_quoted(new))
+        text = old if self.one_is_old else new
+        return self.one.format(text=_quoted(text)) if text else self.neither
+
+
+_CHANGE_SENTENCES = {
+    ChangeKind.NEW_GOAL: _ChangeSentence(
+        "Nytt læringsmål: {new}.", "Nytt læringsmål: {text}.", "Nytt læringsmål."
+    ),
+    ChangeKind.AMENDED_TEXT: _ChangeSentence(
+        "Teksten endres fra {old} til {new}.", "Ny tekst: {text}.", "Teksten endres."
+    ),
+    ChangeKind.MOVED_GOAL: _ChangeSentence(
+        "Læringsmålet flyttes fra {old} til {new}.",
+        "Læringsmålet flyttes til {text}.",
+        "Læringsmålet flyttes.",
+    ),
+    ChangeKind.DELETED_GOAL: _ChangeSentence(
+        "Læringsmålet utgår: {old}.",
+        "Læringsmålet utgår: {text}.",
+        "Læringsmålet utgår.",
+        one_is_old=True,
+    ),
+    ChangeKind.HEADING_CHANGE: _ChangeSentence(
+        "Temaoverskriften endres fra {old} til {new}.",
+        "Ny temaoverskrift: {text}.",
+        "Temaoverskriften endres.",
+    ),
+}
+
+
 def describe_change_nb(row: ChangeItemRow) -> str:
     """What the change does, in one bokmål sentence or two (table column 'Endring')."""
-    old, new = row.old_text, row.new_text
-    parts: list[str]
-    match row.kind:
-        case ChangeKind.NEW_GOAL:
-            parts = [f"Nytt læringsmål: {_quoted(new)}." if new else "Nytt læringsmål."]
-        case ChangeKind.AMENDED_TEXT:
-            if old and new:
-                parts = [f"Teksten endres fra {_quoted(old)} til {_quoted(new)}."]
-            elif new:
-                parts = [f"Ny tekst: {_quoted(new)}."]
-            else:
-                parts = ["Teksten endres."]
-        case ChangeKind.MOVED_GOAL:
-            if old and new:
-                parts = [f"Læringsmålet flyttes fra {_quoted(old)} til {_quoted(new)}."]
-            elif new:
-                parts = [f"Læringsmålet flyttes til {_quoted(new)}."]
-            else:
-                parts = ["Læringsmålet flyttes."]
-        case ChangeKind.DELETED_GOAL:
-            parts = [f"Læringsmålet utgår: {_quoted(old)}." if old else "Læringsmålet utgår."]
-        case ChangeKind.HEADING_CHANGE:
-            if old and new:
-                parts = [f"Temaoverskriften endres fra {_quoted(old)} til {_quoted(new)}."]
-            else:
-                parts = [
-                    f"Ny temaoverskrift: {_quoted(new)}." if new else "Temaoverskriften endres."
-                ]
+    parts = [_CHANGE_SENTENCES[row.kind].sentence(row.old_text, row.new_text)]
     if row.level_before and row.level_after and row.level_before != row.level_after:
         parts.append(
             f"Kompetansenivå endres fra {_quoted(row.level_before)} til {_quoted(row.level_after)}."
@@ -222,37 +221,49 @@ class RecipientGroup:
 
 
 @dataclass(frozen=True, kw_only=True)
-class RecipientListContext:
-    """The appendix 'Høringsinstanser' (also printed at the end of the hearing letter)."""
+class CaseDocument:
+    """What every document of a case names: its case number and the hearing's title."""
 
     case_number: str
     title: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class CaseLetter(CaseDocument):
+    """What every letter of a case carries: its date, the case officer, whom to contact,
+    the recipient's reference and the sender."""
+
+    letter_date: date
+    case_officer: str
+    contact: Contact
+    their_reference: str = ""
+    sender: Sender = HELSEDIREKTORATET
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecipientListContext(CaseDocument):
+    """The appendix 'Høringsinstanser' (also printed at the end of the hearing letter)."""
+
     letter_date: date
     recipient_groups: tuple[RecipientGroup, ...]
 
 
 @dataclass(frozen=True, kw_only=True)
-class ChangeSheetContext:
+class ChangeSheetContext(CaseDocument):
     """The change sheet (.xlsx) sent with the hearing letter."""
 
-    case_number: str
-    title: str
     sheet_date: date
     change_items: tuple[ChangeItemRow, ...]
 
 
 @dataclass(frozen=True, kw_only=True)
-class HearingLetterContext:
+class HearingLetterContext(CaseLetter):
     """The høringsbrev, in the form of case 24/750.
 
     `introduction`, `background`, `purpose` and `questions_intro` are Markdown written
     by staff; every other text is record data and is printed literally.
     """
 
-    case_number: str
-    letter_date: date
-    title: str
-    case_officer: str
     introduction: str
     specialty_listings: tuple[SpecialtyListing, ...]
     deadline: date
@@ -265,11 +276,8 @@ class HearingLetterContext:
     questions: tuple[str, ...]
     planned_codification: date | None
     tentative_effective_date: date | None
-    contact: Contact
     signatories: tuple[Signatory, ...]
     recipient_groups: tuple[RecipientGroup, ...]
-    their_reference: str = ""
-    sender: Sender = HELSEDIREKTORATET
 
     def recipient_list(self) -> RecipientListContext:
         return RecipientListContext(
@@ -304,58 +312,37 @@ class SpecialtyDecision:
 
 
 @dataclass(frozen=True, kw_only=True)
-class OrientationLetterContext:
+class OrientationLetterContext(CaseLetter):
     """The orienteringsbrev sent after codification. `summary` is staff Markdown."""
 
-    case_number: str
-    letter_date: date
-    title: str
-    case_officer: str
     codification_date: date
     effective_date: date
     summary: str
     decisions: tuple[SpecialtyDecision, ...]
-    contact: Contact
     signatories: tuple[Signatory, ...]
-    their_reference: str = ""
-    sender: Sender = HELSEDIREKTORATET
 
 
 @dataclass(frozen=True, kw_only=True)
-class ReceiptContext:
+class ReceiptContext(CaseLetter):
     """The kvittering to a stakeholder whose response was received.
 
     `tracking_number` is our document number in the case, e.g. '24/750-3'.
     """
 
-    case_number: str
     tracking_number: str
-    letter_date: date
-    title: str
     received_date: date
     recipient_name: str
     recipient_address: str
-    case_officer: str
-    contact: Contact
-    their_reference: str = ""
-    sender: Sender = HELSEDIREKTORATET
 
 
 @dataclass(frozen=True, kw_only=True)
-class ReminderContext:
+class ReminderContext(CaseLetter):
     """The påminnelse to a høringsinstans that has not answered before the deadline."""
 
-    case_number: str
-    letter_date: date
-    title: str
     circulated_date: date
     deadline: date
     recipient_name: str
     recipient_address: str
-    case_officer: str
-    contact: Contact
-    their_reference: str = ""
-    sender: Sender = HELSEDIREKTORATET
 
 
 LetterContext = (

@@ -1,8 +1,10 @@
 """Prefect flows of the e-mail intake: import responses from mail sources.
 
 The flow streams each source: every message's raw bytes go into the blob store as
-they are read; every HOERING_INTAKE_BATCH_SIZE messages one task files the batch in
-one database transaction (never one task per message). Only then is an IMAP batch moved or
+they are read; every HOERING_INTAKE_BATCH_SIZE messages one task files the batch:
+it parses the messages and reads their attachments (each within a time and memory
+budget) holding no lock, then writes the batch in one short transaction (never one
+task per message). Only then is an IMAP batch moved or
 flagged on the server. So an import killed at any point and run again ends in the
 same state as one clean run: committed batches are recognised by their raw bytes,
 and a batch that was not committed is filed by the second run.
@@ -35,12 +37,13 @@ from mail.sources import (
     open_source,
 )
 from services import runtime
+from services.attachment_reading import close_shared_readers, shared_reader
 from services.intake import (
     OUTCOMES,
     RawRef,
     TrackedSource,
     assign_response,
-    file_batch,
+    file_stored,
     mark_source_items_acknowledged,
     pending_source_uids,
 )
@@ -85,7 +88,8 @@ def file_messages(
     tracked: dict[str, Any] | None = None,
     report_path: str | None = None,
 ) -> dict[str, int]:
-    """File one batch of stored messages in one transaction; the count of each outcome.
+    """File one batch of stored messages (parsed first, then written in one short
+    transaction); the count of each outcome.
 
     The outcome of each message goes to the report, not into the task's result:
     Prefect keeps task results until the flow ends, and an import's memory must not
@@ -93,15 +97,17 @@ def file_messages(
     """
     moment = datetime.fromisoformat(now)
     source = TrackedSource(**tracked) if tracked else None
-    with write_session(runtime.engine()) as session:
-        outcomes = file_batch(
-            session,
-            blob_store(),
-            [RawRef(**ref) for ref in refs],
-            moment,
-            intake_settings().limits(),
-            source,
-        )
+    settings = intake_settings()
+    reader = shared_reader(settings.attachment_timeout_s, settings.attachment_memory_mb)
+    outcomes = file_stored(
+        runtime.engine(),
+        blob_store(),
+        [RawRef(**ref) for ref in refs],
+        moment,
+        settings.limits(),
+        reader.read,
+        source,
+    )
     counts = dict.fromkeys(OUTCOMES, 0)
     report = ImportReport(Path(report_path) if report_path else None)
     try:
@@ -178,6 +184,20 @@ def import_sources(
     `totals` is updated as batches are committed, so a caller still has the counts
     when a source fails half way.
     """
+    try:
+        return _import_each(sources, now, report, totals, batch_size, after_batch)
+    finally:
+        close_shared_readers()  # the attachment reader's worker process
+
+
+def _import_each(
+    sources: Iterable[MailSource],
+    now: datetime,
+    report: ImportReport,
+    totals: ImportTotals | None,
+    batch_size: int | None,
+    after_batch: BatchHook | None,
+) -> ImportTotals:
     store = blob_store()
     totals = totals if totals is not None else ImportTotals()
     batch_size = batch_size or intake_settings().batch_size

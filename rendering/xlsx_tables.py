@@ -61,9 +61,7 @@ def add_table_sheet(
     return title
 
 
-def write_table(
-    sheet: Worksheet, headers: Sequence[str], rows: Sequence[Sequence[object]]
-) -> None:
+def write_table(sheet: Worksheet, headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
     """A bold header row, then the rows (wrapped, top-aligned); columns as wide as their
     longest value (at most 60), the header frozen and filterable. Text is always text:
     a value such as "=SUM(...)" from a record or a sender never becomes a formula

@@ -11,10 +11,10 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from domain.calendar import format_date_nb, oslo_date
+from domain.change_items import AmendedText, DeletedGoal, HeadingChange, MovedGoal, NewGoal
 from domain.competence import level_of_text
 from domain.decisions import RESOLVE_NEXT, Outcome
 from domain.errors import UserError
-from domain.hearing_spec import AmendedText, DeletedGoal, HeadingChange, MovedGoal, NewGoal
 from domain.letter_building import hearing_letter_context, orientation_letter_context
 from services.hearing_records import (
     allocate_document_number,
@@ -42,16 +42,7 @@ def codify_effects(session, hearing, facts, outcome, now, letters_dir) -> dict[s
     assert decisions is not None and outcome.effective_date is not None
     effective = outcome.effective_date
     codified_on = oslo_date(now)
-    item_rows = {row.ref: row for row in items(session, hearing)}
-    final_ids: dict[str, str | None] = {}
-    for item in spec.items:
-        decision = decisions.for_item(item.ref)
-        assert decision is not None
-        row = item_rows[item.ref]
-        row.decision = decision.decision.value
-        final_ids[item.ref] = _apply_item(session, spec, item, decision, row, effective, now)
-        row.final_goal_id = final_ids[item.ref]
-        session.add(row)
+    final_ids = _apply_decisions(session, hearing, spec, decisions, effective, now)
     hearing.decisions_json = decisions.model_dump_json()
     hearing.codified_on = codified_on
     hearing.effective_date = effective
@@ -96,6 +87,21 @@ def codify_effects(session, hearing, facts, outcome, now, letters_dir) -> dict[s
         "letters": [str(letter_path), str(sheet_path)],
         "queued_messages": queued,
     }
+
+
+def _apply_decisions(session, hearing, spec, decisions, effective, now) -> dict[str, str | None]:
+    """Apply every decided item to the catalogue; item ref -> its final goal ID."""
+    item_rows = {row.ref: row for row in items(session, hearing)}
+    final_ids: dict[str, str | None] = {}
+    for item in spec.items:
+        decision = decisions.for_item(item.ref)
+        assert decision is not None  # codify is refused while an item is undecided
+        row = item_rows[item.ref]
+        row.decision = decision.decision.value
+        final_ids[item.ref] = _apply_item(session, spec, item, decision, row, effective, now)
+        row.final_goal_id = final_ids[item.ref]
+        session.add(row)
+    return final_ids
 
 
 def _new_version(

@@ -35,8 +35,13 @@ class HearingNotFound(UserError):
     pass
 
 
-def get_hearing(session: Session, case: str) -> HearingRow:
-    row = session.exec(select(HearingRow).where(HearingRow.case_number == case.strip())).first()
+def get_hearing(session: Session, case: str, *, for_update: bool = False) -> HearingRow:
+    """The hearing; `for_update` holds its row until commit (a lifecycle step), so that a
+    concurrent step on it waits and then finds it done."""
+    statement = select(HearingRow).where(HearingRow.case_number == case.strip())
+    if for_update:
+        statement = statement.with_for_update().execution_options(populate_existing=True)
+    row = session.exec(statement).first()
     if row is None:
         raise HearingNotFound(
             f"no hearing with case number '{case}'; check it with 'hoering hearing list' "

@@ -22,9 +22,10 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from domain.change_items import NewGoal
 from domain.decisions import Decisions
 from domain.errors import UserError
-from domain.hearing_spec import HearingSpec, NewGoal
+from domain.hearing_spec import HearingSpec
 from domain.lifecycle import (
     TRANSITIONS,
     Action,
@@ -279,7 +280,7 @@ def transition(
     decisions: Decisions | None = None,
 ) -> TransitionResult:
     """Apply `command` to hearing `case` at `now`, with everything the transition causes."""
-    hearing = get_hearing(session, case)
+    hearing = get_hearing(session, case, for_update=True)
     if _already_done(session, hearing, command.action):
         return TransitionResult(
             case, command.action.value, hearing.state, hearing.state, already_done=True

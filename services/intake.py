@@ -17,27 +17,42 @@ by sha256). Each message ends in exactly one outcome:
 A batch is written in a few statements (one query per kind of lookup, bulk inserts)
 and committed by the caller; re-running a batch that was rolled back, or reading a
 source again, changes nothing that was committed.
+
+`file_stored` is what the import runs: it parses the batch and reads its attachments
+(`prepare_batch`) before it takes the write lock, then writes in one short
+transaction; a batch that fails twice is split until the message that breaks it is
+alone, and that message is quarantined with the reason.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text, update
-from sqlmodel import Session, select
+from sqlalchemy import Engine, text, update
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlmodel import Session, col, select
 
 from domain.case_numbers import normalise_case_number
 from domain.deadlines import is_late
 from domain.email_intake import MailLimits
 from domain.errors import UserError
 from services import hearings
-from services.intake_planning import BatchPlanner, RawRef
+from services.intake_planning import (
+    BatchPlanner,
+    MessagePlan,
+    RawRef,
+    TextReader,
+    already_read,
+    prepare,
+    quarantine,
+)
 from services.intake_writing import BatchWriter, MessageOutcome, allocate_document_numbers
 from services.receipts import queue_receipt
 from storage.blobs import BlobStore
+from storage.db import read_session, short_error, write_session
 from storage.hearing_models import HearingRow
 from storage.intake_models import IntakeSourceItemRow, IntakeSourceStateRow, ResponseRow
 from storage.intake_queries import (  # re-exported: the lifecycle and CLI read them here
@@ -55,8 +70,10 @@ __all__ = [
     "answered_stakeholder_keys",
     "assign_response",
     "file_batch",
+    "file_stored",
     "mark_source_items_acknowledged",
     "pending_source_uids",
+    "prepare_batch",
     "recipient_answer_status",
     "response_counts_by_review",
     "unreviewed_response_count",
@@ -91,17 +108,96 @@ def file_batch(
     now: datetime,
     limits: MailLimits | None = None,
     tracked: TrackedSource | None = None,
+    prepared: Mapping[str, MessagePlan] | None = None,
 ) -> list[MessageOutcome]:
-    """File a batch of stored raw messages in the caller's transaction; one outcome each."""
+    """File a batch of stored raw messages in the caller's transaction; one outcome each.
+
+    Messages in `prepared` (by sha256) were parsed before; the others are parsed here.
+    """
     if now.tzinfo is None:
         raise ValueError("file_batch needs an aware `now`")
     _lock_importer(session)
     planner = BatchPlanner(session, store, now, limits or MailLimits())
-    plans = planner.plan(refs)
+    plans = planner.plan(refs, prepared)
     outcomes = BatchWriter(session, store, now, planner.hearings).write(plans)
     if tracked is not None:
         _record_source_items(session, tracked, refs, now)
     return outcomes
+
+
+# --- the import: parse without a lock, write briefly, split off what breaks a batch --------
+
+
+def prepare_batch(
+    engine: Engine, store: BlobStore, refs: Sequence[RawRef], limits: MailLimits, read: TextReader
+) -> dict[str, MessagePlan]:
+    """Parse the batch's new messages and read their attachments, holding no lock."""
+    with read_session(engine) as session:
+        seen = already_read(session, [ref.raw_sha256 for ref in refs])
+    prepared: dict[str, MessagePlan] = {}
+    for ref in refs:
+        if ref.raw_sha256 not in seen and ref.raw_sha256 not in prepared:
+            prepared[ref.raw_sha256] = prepare(ref, store.get(ref.raw_sha256), limits, read)
+    return prepared
+
+
+# Not the batch's fault: the database is down or busy; splitting would not help.
+_NOT_THE_BATCH = (UserError, OperationalError, InterfaceError)
+
+
+@dataclass(frozen=True)
+class _Batch:
+    engine: Engine
+    store: BlobStore
+    now: datetime
+    limits: MailLimits
+    tracked: TrackedSource | None
+
+    def write(
+        self, refs: Sequence[RawRef], prepared: Mapping[str, MessagePlan]
+    ) -> list[MessageOutcome]:
+        with write_session(self.engine) as session:
+            return file_batch(
+                session, self.store, refs, self.now, self.limits, self.tracked, prepared
+            )
+
+    def write_or_split(
+        self, refs: Sequence[RawRef], prepared: dict[str, MessagePlan]
+    ) -> list[MessageOutcome]:
+        """Write; after a second failure write each half, down to the one message that
+        fails alone, which is quarantined with the reason."""
+        failure: Exception | None = None
+        for _attempt in range(2):
+            try:
+                return self.write(refs, prepared)
+            except _NOT_THE_BATCH:
+                raise
+            except Exception as error:  # what the message holds broke the filing code
+                failure = error
+        assert failure is not None
+        if len(refs) > 1:
+            middle = len(refs) // 2
+            return self.write_or_split(refs[:middle], prepared) + self.write_or_split(
+                refs[middle:], prepared
+            )
+        held = MessagePlan(refs[0])
+        quarantine(held, f"could not be filed (failed twice: {short_error(failure)})")
+        prepared[refs[0].raw_sha256] = held
+        return self.write(refs, prepared)
+
+
+def file_stored(
+    engine: Engine,
+    store: BlobStore,
+    refs: Sequence[RawRef],
+    now: datetime,
+    limits: MailLimits,
+    read: TextReader,
+    tracked: TrackedSource | None = None,
+) -> list[MessageOutcome]:
+    """File a batch the way the import does; one outcome per message."""
+    prepared = prepare_batch(engine, store, refs, limits, read)
+    return _Batch(engine, store, now, limits, tracked).write_or_split(refs, prepared)
 
 
 # --- IMAP folders: what was filed but not yet moved -----------------------------------------
@@ -117,7 +213,7 @@ def _record_source_items(
                 select(IntakeSourceItemRow.uid).where(
                     IntakeSourceItemRow.source_key == tracked.key,
                     IntakeSourceItemRow.uidvalidity == tracked.uidvalidity,
-                    IntakeSourceItemRow.uid.in_(list(uids)),
+                    col(IntakeSourceItemRow.uid).in_(list(uids)),
                 )
             ).all()
         )
@@ -152,7 +248,7 @@ def pending_source_uids(session: Session, source_key: str, uidvalidity: int) -> 
             select(IntakeSourceItemRow.uid).where(
                 IntakeSourceItemRow.source_key == source_key,
                 IntakeSourceItemRow.uidvalidity == uidvalidity,
-                IntakeSourceItemRow.acknowledged_at.is_(None),
+                col(IntakeSourceItemRow.acknowledged_at).is_(None),
             )
         ).all()
     )
@@ -167,10 +263,10 @@ def mark_source_items_acknowledged(
         session.execute(
             update(IntakeSourceItemRow)
             .where(
-                IntakeSourceItemRow.source_key == source_key,
-                IntakeSourceItemRow.uidvalidity == uidvalidity,
-                IntakeSourceItemRow.uid.in_(wanted[start : start + 500]),
-                IntakeSourceItemRow.acknowledged_at.is_(None),
+                col(IntakeSourceItemRow.source_key) == source_key,
+                col(IntakeSourceItemRow.uidvalidity) == uidvalidity,
+                col(IntakeSourceItemRow.uid).in_(wanted[start : start + 500]),
+                col(IntakeSourceItemRow.acknowledged_at).is_(None),
             )
             .values(acknowledged_at=now)
         )

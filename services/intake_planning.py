@@ -3,15 +3,16 @@ written (quarantined, duplicate, matched or unmatched; see `services.intake`).""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_
-from sqlmodel import Session, select
+from sqlalchemy import select as sql_select
+from sqlmodel import Session, col, select
 
-from domain.attachment_text import extract_text
+from domain.attachment_text import ExtractedText, extract_text
 from domain.email_intake import (
     MailLimits,
     ParsedMessage,
@@ -26,6 +27,8 @@ from storage.hearing_models import HearingRow
 from storage.intake_models import MESSAGE_ID_MAX, IntakeMessageRow, ResponseRow
 
 FILED = ("matched", "unmatched")
+
+TextReader = Callable[[str, str, bytes], ExtractedText]  # (filename, type, payload)
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,7 @@ class MessagePlan:
     case: str | None = None
     sender: SenderMatch | None = None
     texts: list[tuple[str | None, str | None]] = field(default_factory=list)
+    extracted: bool = False  # the attachments' texts are in `texts`
     received: tuple[datetime, str] | None = None
     content_key: str | None = None
     message_id: str | None = None
@@ -105,12 +109,20 @@ class _Known:
     by_content: dict[_Key, Original] = field(default_factory=dict)
 
 
+def already_read(session: Session, shas: Sequence[str]) -> set[str]:
+    """The raw messages (by sha256) some earlier batch recorded."""
+    found = session.exec(
+        select(IntakeMessageRow.raw_sha256).where(col(IntakeMessageRow.raw_sha256).in_(list(shas)))
+    )
+    return set(found.all())
+
+
 def _filed_columns() -> tuple[Any, ...]:
     return (
-        IntakeMessageRow.id,
-        ResponseRow.id,
-        ResponseRow.tracking_number,
-        HearingRow.case_number,
+        col(IntakeMessageRow.id),
+        col(ResponseRow.id),
+        col(ResponseRow.tracking_number),
+        col(HearingRow.case_number),
     )
 
 
@@ -121,13 +133,15 @@ def _with_response(statement: Any) -> Any:
 
 
 def _load_by_sha(session: Session, known: _Known, shas: Sequence[str]) -> None:
-    statement = select(
+    statement = sql_select(  # SQLAlchemy's: columns given as a sequence
         *_filed_columns(),
-        IntakeMessageRow.raw_sha256,
-        IntakeMessageRow.outcome,
-        IntakeMessageRow.source,
+        col(IntakeMessageRow.raw_sha256),
+        col(IntakeMessageRow.outcome),
+        col(IntakeMessageRow.source),
     )
-    rows = session.exec(_with_response(statement).where(IntakeMessageRow.raw_sha256.in_(shas)))
+    rows = session.execute(
+        _with_response(statement).where(col(IntakeMessageRow.raw_sha256).in_(shas))
+    )
     for row_id, response_id, tracking, case, sha, outcome, source in rows.all():
         original = Original(row_id, None, case, tracking, response_id)
         known.by_sha[sha] = (original, outcome, source)
@@ -139,20 +153,20 @@ def _load_filed(session: Session, known: _Known, plans: Sequence[MessagePlan]) -
     content_keys = {plan.content_key for plan in plans if plan.content_key}
     conditions = []
     if message_ids:
-        conditions.append(IntakeMessageRow.message_id.in_(message_ids))
+        conditions.append(col(IntakeMessageRow.message_id).in_(message_ids))
     if content_keys:
-        conditions.append(IntakeMessageRow.content_key.in_(content_keys))
+        conditions.append(col(IntakeMessageRow.content_key).in_(content_keys))
     if not conditions:
         return
-    statement = select(
+    statement = sql_select(  # SQLAlchemy's: columns given as a sequence
         *_filed_columns(),
-        IntakeMessageRow.message_id,
-        IntakeMessageRow.from_address,
-        IntakeMessageRow.content_key,
+        col(IntakeMessageRow.message_id),
+        col(IntakeMessageRow.from_address),
+        col(IntakeMessageRow.content_key),
     )
-    rows = session.exec(
+    rows = session.execute(
         _with_response(statement)
-        .where(IntakeMessageRow.outcome.in_(FILED), or_(*conditions))
+        .where(col(IntakeMessageRow.outcome).in_(FILED), or_(*conditions))
         .order_by(IntakeMessageRow.id)
     )
     for row_id, response_id, tracking, case, message_id, sender, content_key in rows.all():
@@ -172,15 +186,51 @@ def _parse(plan: MessagePlan, raw: bytes, limits: MailLimits) -> None:
     plan.message_id = clean_text(result.message_id, MESSAGE_ID_MAX)
 
 
-def _extract(plan: MessagePlan) -> None:
+def _extract(plan: MessagePlan, read: TextReader) -> None:
     assert plan.parsed is not None
+    plan.texts = []
     for attachment in plan.parsed.all_attachments:
         if attachment.unreadable_reason:
             plan.texts.append((None, attachment.unreadable_reason))
             continue
         name = attachment.filename or attachment.safe_name
-        extracted = extract_text(name, attachment.content_type, attachment.payload)
+        extracted = read(name, attachment.content_type, attachment.payload)
         plan.texts.append((extracted.text, extracted.unreadable_reason))
+    plan.extracted = True
+
+
+def safely(plan: MessagePlan, step: Callable[[MessagePlan], None]) -> None:
+    """Run one step on a message; a crash on odd input quarantines the message."""
+    try:
+        step(plan)
+    except Exception as error:  # nothing a message holds may stop the import
+        quarantine(plan, f"could not be filed ({type(error).__name__}: {_detail(error)})")
+
+
+def _detail(error: Exception) -> str:
+    return " ".join(str(error).split())[:120]
+
+
+def quarantine(plan: MessagePlan, reason: str) -> None:
+    """Mark a message quarantined with `reason`; nothing of it is filed."""
+    plan.outcome, plan.reason = "quarantined", reason
+    plan.parsed, plan.content_key, plan.texts = None, None, []
+
+
+def prepare(ref: RawRef, raw: bytes, limits: MailLimits, read: TextReader) -> MessagePlan:
+    """Parse a message and read its attachments' text: the slow part of filing, which
+    needs no database and so runs before the batch's write transaction."""
+    plan = MessagePlan(ref)
+    safely(plan, lambda p: _parse(p, raw, limits))
+    if plan.parsed is not None:
+        safely(plan, lambda p: _extract(p, read))
+    return plan
+
+
+def _adopt(plan: MessagePlan, ready: MessagePlan) -> None:
+    """Take over what `prepare` found for the same raw bytes."""
+    plan.outcome, plan.reason, plan.parsed = ready.outcome, ready.reason, ready.parsed
+    plan.message_id, plan.texts, plan.extracted = ready.message_id, ready.texts, ready.extracted
 
 
 def _content_key(parsed: ParsedMessage) -> str | None:
@@ -194,20 +244,30 @@ class BatchPlanner:
     """Plans one batch: what each message becomes. Everything is looked up once per batch."""
 
     def __init__(
-        self, session: Session, store: BlobStore, now: datetime, limits: MailLimits
+        self,
+        session: Session,
+        store: BlobStore,
+        now: datetime,
+        limits: MailLimits,
+        read: TextReader = extract_text,
     ) -> None:
         self.session = session
         self.store = store
         self.now = now
         self.limits = limits
+        self.read = read
         self.hearings = HearingDirectory(session)
         self.stakeholders = StakeholderDirectory(session)
         self.known = _Known()
         self.by_message_id: dict[_Key, MessagePlan] = {}
         self.by_content: dict[_Key, MessagePlan] = {}
 
-    def plan(self, refs: Sequence[RawRef]) -> list[MessagePlan]:
+    def plan(
+        self, refs: Sequence[RawRef], prepared: Mapping[str, MessagePlan] | None = None
+    ) -> list[MessagePlan]:
+        """What each message becomes; `prepared` has messages parsed beforehand (by sha)."""
         plans = [MessagePlan(ref) for ref in refs]
+        prepared = prepared or {}
         _load_by_sha(self.session, self.known, [plan.ref.raw_sha256 for plan in plans])
         first_by_sha: dict[str, MessagePlan] = {}
         fresh: list[MessagePlan] = []
@@ -227,26 +287,19 @@ class BatchPlanner:
                 first_by_sha[sha] = plan
                 fresh.append(plan)
         for plan in fresh:
-            self._safely(plan, lambda p: _parse(p, self.store.get(p.ref.raw_sha256), self.limits))
+            ready = prepared.get(plan.ref.raw_sha256)
+            if ready is not None:
+                _adopt(plan, ready)
+            else:
+                safely(plan, lambda p: _parse(p, self.store.get(p.ref.raw_sha256), self.limits))
         parsed = [plan for plan in fresh if plan.parsed is not None]
         for plan in parsed:
-            self._safely(plan, self._prepare)
+            safely(plan, self._prepare)
         _load_filed(self.session, self.known, parsed)
         for plan in parsed:
             if plan.parsed is not None:
-                self._safely(plan, self._classify)
+                safely(plan, self._classify)
         return plans
-
-    def _safely(self, plan: MessagePlan, step: Any) -> None:
-        """Run one planning step; a crash on odd input quarantines the message."""
-        try:
-            step(plan)
-        except Exception as error:  # nothing a message holds may stop the import
-            detail = " ".join(str(error).split())[:120]
-            plan.outcome = "quarantined"
-            plan.reason = f"could not be filed ({type(error).__name__}: {detail})"
-            plan.parsed = None
-            plan.content_key = None
 
     @staticmethod
     def _duplicate(plan: MessagePlan, original: Original, reason: str) -> None:
@@ -256,7 +309,8 @@ class BatchPlanner:
         """Attachment texts, the case and the content key (everything a duplicate needs)."""
         parsed = plan.parsed
         assert parsed is not None
-        _extract(plan)
+        if not plan.extracted:
+            _extract(plan, self.read)
         plan.case = self.hearings.match(parsed, (text for text, _ in plan.texts if text))
         plan.content_key = _content_key(parsed)
 

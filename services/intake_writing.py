@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import case as sql_case
 from sqlalchemy import insert, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from domain.deadlines import is_late
 from domain.email_intake import Attachment
@@ -64,13 +64,13 @@ def allocate_document_numbers(session: Session, hearing_id: int, count: int) -> 
     """
     if count < 1:
         return []
-    current = HearingRow.last_document_number
+    current = col(HearingRow.last_document_number)
     floor = sql_case((current < 1, 1), else_=current)
     last, case_number = session.execute(
         update(HearingRow)
-        .where(HearingRow.id == hearing_id)
+        .where(col(HearingRow.id) == hearing_id)
         .values(last_document_number=floor + count)
-        .returning(HearingRow.last_document_number, HearingRow.case_number)
+        .returning(col(HearingRow.last_document_number), col(HearingRow.case_number))
     ).one()
     return [f"{case_number}-{number}" for number in range(last - count + 1, last + 1)]
 

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.headerregistry import Address
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
@@ -231,11 +232,14 @@ def outgoing_message(row: OutboxMessageRow, case_number: str | None) -> Outgoing
     )
 
 
-def select_with_hearing():  # type: ignore[no-untyped-def]
+def select_with_hearing() -> Any:
     """Outbox rows with their hearing's case number, state and deadline (None without one)."""
     return select(
-        OutboxMessageRow, HearingRow.case_number, HearingRow.state, HearingRow.deadline
-    ).join(HearingRow, col(OutboxMessageRow.hearing_id) == HearingRow.id, isouter=True)
+        OutboxMessageRow,
+        col(HearingRow.case_number),
+        col(HearingRow.state),
+        col(HearingRow.deadline),
+    ).join(HearingRow, col(OutboxMessageRow.hearing_id) == col(HearingRow.id), isouter=True)
 
 
 def _recover_interrupted(
@@ -312,7 +316,7 @@ def _claim_batch(
                 claimed.append(outgoing_message(row, case_number))
             else:
                 cancelled.append(
-                    _result(outgoing_message(row, case_number), "cancelled", values["last_error"])
+                    _result(outgoing_message(row, case_number), "cancelled", f"not sent: {expired}")
                 )
     return claimed
 

@@ -56,14 +56,29 @@ def letter_as_text(markdown: str) -> str:
 class ReceiptTarget(Protocol):
     """What a receipt needs of a filed response (a ResponseRow, or a batch's own record)."""
 
-    id: int | None
-    tracking_number: str | None
-    from_address: str | None
-    from_name: str | None
-    organisation: str | None
-    stakeholder_key: str | None
-    auto_submitted: bool
-    received_at: datetime
+    @property
+    def id(self) -> int | None: ...
+
+    @property
+    def tracking_number(self) -> str | None: ...
+
+    @property
+    def from_address(self) -> str | None: ...
+
+    @property
+    def from_name(self) -> str | None: ...
+
+    @property
+    def organisation(self) -> str | None: ...
+
+    @property
+    def stakeholder_key(self) -> str | None: ...
+
+    @property
+    def auto_submitted(self) -> bool: ...
+
+    @property
+    def received_at(self) -> datetime: ...
 
 
 def wants_receipt(response: ReceiptTarget) -> bool:

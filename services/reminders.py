@@ -42,6 +42,7 @@ from rendering.letters import render_docx
 from storage.db import read_session, write_session
 from storage.hearing_models import HearingRecipientRow, HearingRow, LetterRow, OutboxMessageRow
 from storage.outbox_queue import queue_message
+from storage.rows import row_id
 
 REMINDER_KIND = LetterKind.PAAMINNELSE.value
 
@@ -348,7 +349,7 @@ def _render_letters(
     """Render each reminder letter before the write transaction; returns the recipients
     by (hearing, stakeholder) and dedupe key -> (letter path, sha256)."""
     with read_session(engine) as session:
-        hearings = {e.hearing_id: session.get(HearingRow, e.hearing_id) for e in todo}
+        hearings = {e.hearing_id: session.get_one(HearingRow, e.hearing_id) for e in todo}
         recipients = {
             (r.hearing_id, r.stakeholder_key): r
             for hearing_id in hearings
@@ -392,7 +393,7 @@ def _queue_one(
         attachments=[path],
     )
     if created:
-        _record_letter(session, hearing.id, entry, path, sha256, now)
+        _record_letter(session, row_id(hearing), entry, path, sha256, now)
     return replace(
         entry,
         outcome="queued" if created else "already_queued",

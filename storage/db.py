@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 from sqlmodel import Session
 
 from domain.errors import UserError
@@ -23,6 +24,13 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 class DatabaseUnavailable(UserError):
     """The database cannot be reached or opened."""
+
+
+class DatabaseBusy(UserError):
+    """Another command held the database longer than the busy timeout (exit code 1:
+    nothing is wrong with the input; trying again later works)."""
+
+    exit_code = 1
 
 
 def describe_url(url: str) -> str:
@@ -68,7 +76,7 @@ def _sqlite_engine(url, busy_timeout_s: float) -> Engine:
     engine = create_engine(url, connect_args={"timeout": busy_timeout_s})
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -77,7 +85,7 @@ def _sqlite_engine(url, busy_timeout_s: float) -> Engine:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
+    def _on_begin(conn: Any) -> None:
         mode = "DEFERRED" if conn.get_execution_options().get("read_only") else "IMMEDIATE"
         conn.exec_driver_sql(f"BEGIN {mode}")
 
@@ -124,12 +132,45 @@ def _translate_connection_errors(engine: Engine) -> Iterator[None]:
     try:
         yield
     except OperationalError as exc:
+        if is_busy(exc):
+            raise DatabaseBusy(
+                f"the database {describe_url(str(engine.url))} is busy: another hoering "
+                "command (an import?) held it longer than the busy timeout; run this again "
+                "when it has finished, or raise HOERING_SQLITE_BUSY_TIMEOUT_S"
+            ) from None
         if not _is_connection_problem(exc):
             raise
         raise DatabaseUnavailable(
             f"cannot reach the database {describe_url(str(engine.url))}: "
             f"{_first_line(exc.orig)}; start the server or set HOERING_DATABASE_URL"
         ) from None
+
+
+def is_busy(exc: BaseException) -> bool:
+    """SQLite's "database is locked" after its busy timeout."""
+    text = str(getattr(exc, "orig", exc)).lower()
+    return "database is locked" in text or "database is busy" in text
+
+
+def short_error(exc: BaseException) -> str:
+    """The kind of an error and a short reason, without SQL or parameters.
+
+    SQLAlchemy's text of a database error holds the statement and its parameters
+    (addresses, letter bodies): only the driver's error class and the constraint are
+    named here.
+    """
+    if isinstance(exc, DBAPIError):
+        orig = exc.orig
+        diag = getattr(orig, "diag", None)
+        constraint = getattr(diag, "constraint_name", None) if diag is not None else None
+        reason = type(orig).__name__ if orig is not None else "database error"
+        if constraint:
+            reason += f" on {constraint}"
+        elif orig is not None and "constraint failed" in str(orig):  # SQLite names it
+            reason += f" ({str(orig).splitlines()[0][:100]})"
+        return f"{type(exc).__name__}: {reason}"
+    detail = " ".join(str(exc).split())[:120]
+    return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
 
 
 def _is_connection_problem(exc: OperationalError) -> bool:

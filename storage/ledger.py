@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, update
-from sqlmodel import Session, select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
 
 from domain.errors import UserError
 from domain.goal_ids import IdRegistry, LearningGoalId, deferred_display
@@ -121,7 +122,7 @@ def _allocate_number(session: Session, prefix: str) -> int:
         raise LedgerError(f"no ID counter for '{prefix}'; run 'hoering init' to set it up")
     number = highest_known_number(session, prefix) + 1
     session.execute(
-        update(IdCounterRow).where(IdCounterRow.prefix == prefix).values(last_number=number)
+        update(IdCounterRow).where(col(IdCounterRow.prefix) == prefix).values(last_number=number)
     )
     return number
 
@@ -138,8 +139,30 @@ def _number_in_use(session: Session, prefix: str, number: int) -> bool:
     return False
 
 
-def _existing(session: Session, key: str) -> IdReservationRow | None:
+def _existing(session: Session, key: str, _prefix: str | None = None) -> IdReservationRow | None:
     return session.exec(select(IdReservationRow).where(IdReservationRow.key == key)).first()
+
+
+def _existing_after_counter_lock(
+    session: Session, key: str, prefix: str
+) -> IdReservationRow | None:
+    """The key, looked up again once this transaction holds the prefix's counter row:
+    a reservation that held it first has committed by then, and its key is seen."""
+    session.exec(select(IdCounterRow).where(IdCounterRow.prefix == prefix).with_for_update())
+    return _existing(session, key)
+
+
+def _insert_once(session: Session, row: IdReservationRow) -> tuple[IdReservationRow, bool]:
+    """Insert a reservation; if a concurrent transaction took its key first, theirs."""
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        existing = _existing(session, row.key)
+        if existing is None:
+            raise
+        return existing, False
+    return row, True
 
 
 def _to_reservation(row: IdReservationRow, padding: int, *, new: bool) -> Reservation:
@@ -174,10 +197,11 @@ def reserve(
     """Reserve the next number for `prefix` under `key`; the same key gets the same ID."""
     key = _clean_key(key)
     padding = _check_allocatable(session, prefix).padding
-    row = _existing(session, key)
-    if row is not None:
-        _same_prefix_or_fail(row, prefix)
-        return _to_reservation(row, padding, new=False)
+    for look in (_existing, _existing_after_counter_lock):
+        row = look(session, key, prefix)
+        if row is not None:
+            _same_prefix_or_fail(row, prefix)
+            return _to_reservation(row, padding, new=False)
     number = _allocate_number(session, prefix)
     row = IdReservationRow(
         key=key,
@@ -187,9 +211,9 @@ def reserve(
         hearing_case=hearing_case,
         created_at=now,
     )
-    session.add(row)
-    session.flush()
-    return _to_reservation(row, padding, new=True)
+    row, new = _insert_once(session, row)
+    _same_prefix_or_fail(row, prefix)
+    return _to_reservation(row, padding, new=new)
 
 
 def defer(
@@ -218,9 +242,9 @@ def defer(
         hearing_case=hearing_case,
         created_at=now,
     )
-    session.add(row)
-    session.flush()
-    return _to_reservation(row, padding, new=True)
+    row, new = _insert_once(session, row)
+    _same_prefix_or_fail(row, prefix)
+    return _to_reservation(row, padding, new=new)
 
 
 def resolve_deferred(session: Session, key: str, now: datetime) -> Reservation:
@@ -256,7 +280,8 @@ def resolve_deferred_to(session: Session, key: str, goal_id: str, now: datetime)
     counter = session.exec(
         select(IdCounterRow).where(IdCounterRow.prefix == row.prefix).with_for_update()
     ).first()
-    floor = session.get(IdPrefixRow, row.prefix).floor or 0
+    prefix_row = session.get(IdPrefixRow, row.prefix)
+    floor = (prefix_row.floor if prefix_row else None) or 0
     if _number_in_use(session, row.prefix, wanted.number) or wanted.number <= floor:
         raise LedgerError(
             f"{wanted} is already used or below the highest number in use ({floor}); "
@@ -292,7 +317,7 @@ def reservations_for_case(session: Session, hearing_case: str) -> list[Reservati
     rows = session.exec(
         select(IdReservationRow)
         .where(IdReservationRow.hearing_case == hearing_case)
-        .order_by(IdReservationRow.id)
+        .order_by(col(IdReservationRow.id))
     ).all()
     paddings = registry(session).paddings
     return [_to_reservation(row, paddings[row.prefix], new=False) for row in rows]

@@ -7,6 +7,7 @@ import json
 from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from storage.hearing_models import OutboxMessageRow
@@ -56,6 +57,14 @@ def queue_message(
         queued_at=now,
         status="pending",
     )
-    session.add(row)
-    session.flush()
+    try:
+        with session.begin_nested():  # a concurrent run may queue the same key first
+            session.add(row)
+    except IntegrityError:
+        existing = session.exec(
+            select(OutboxMessageRow).where(OutboxMessageRow.dedupe_key == dedupe_key)
+        ).first()
+        if existing is None:
+            raise
+        return existing, False
     return row, True

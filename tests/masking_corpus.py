@@ -1,5 +1,5 @@
 """A generated corpus of hearing responses with planted personal data, and how well the
-publication export masks it (tests/test_masking_corpus.py, benchmarks/masking.py).
+publication export masks it (tests/services/test_masking_corpus.py, benchmarks/masking.py).
 
 Private persons' responses carry personal data of every kind the export must mask, in
 varied phrasings and places: the body, a quoted reply, a forwarded message, the

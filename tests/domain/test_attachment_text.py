@@ -203,7 +203,18 @@ def test_odt_with_broken_xml_is_corrupt() -> None:
 def test_a_zip_that_unpacks_too_large_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(attachment_text, "MAX_UNPACKED_BYTES", 100)
     result = extract_text("svar.odt", ODT_TYPE, build_odt(ODT_CONTENT))
-    assert result == ExtractedText(None, "too large when unpacked")
+    assert result.text is None
+    assert result.unreadable_reason is not None
+    assert result.unreadable_reason.startswith("too heavy to read: unpacks to ")
+    assert result.unreadable_reason.endswith("bytes (limit 100 bytes)")
+
+
+def test_a_part_that_unpacks_over_its_cap_is_refused_before_reading(monkeypatch) -> None:
+    monkeypatch.setattr(attachment_text, "MAX_PART_BYTES", 50)
+    result = extract_text("svar.docx", DOCX_TYPE, build_docx())
+    assert result.text is None
+    assert result.unreadable_reason is not None
+    assert result.unreadable_reason.startswith("too heavy to read: word/document.xml unpacks to")
 
 
 @pytest.mark.parametrize(

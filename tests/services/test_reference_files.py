@@ -30,7 +30,7 @@ GROUPS_24_750 = {
     **dict.fromkeys(["KIR", "NKI", "URO"], "kirurgisk"),
     **dict.fromkeys(["PED", "NEV", "ONC"], "annen"),
 }
-SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+SEEDS = Path(__file__).resolve().parents[3] / "shared" / "seeds"
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +42,7 @@ def data() -> ReferenceData:
 
 
 def test_default_data_dir_is_the_repository_data_folder() -> None:
-    assert default_data_dir() == Path(__file__).resolve().parents[1] / "data"
+    assert default_data_dir() == Path(__file__).resolve().parents[2] / "data"
     assert (default_data_dir() / "specialties.yaml").is_file()
 
 

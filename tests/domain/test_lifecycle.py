@@ -27,7 +27,7 @@ from domain.lifecycle import (
 )
 from domain.reference import ReferenceData, Stakeholder, StakeholderGroup
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "hearings"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "hearings"
 SPEC = parse_hearing_spec(
     (EXAMPLES / "24-750-kliniske-studier.yaml").read_text(encoding="utf-8"), "spec.yaml"
 )

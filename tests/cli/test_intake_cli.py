@@ -17,7 +17,7 @@ from tests.cli_helpers import assert_one_line_error, run_hoering
 from tests.intake_helpers import DOCX_TYPE as DOCX
 from tests.intake_helpers import circulated_hearing, docx_bytes, message
 
-DATA = Path(__file__).parent / "data" / "mail"
+DATA = Path(__file__).parents[1] / "data" / "mail"
 
 
 @pytest.fixture

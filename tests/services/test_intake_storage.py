@@ -45,7 +45,7 @@ from tests.intake_helpers import (
 )
 from tests.sample_files import pdf_bytes
 
-DATA = Path(__file__).parent / "data" / "mail"
+DATA = Path(__file__).parents[1] / "data" / "mail"
 
 
 @pytest.fixture

@@ -311,8 +311,8 @@ def _snapshot(url: str) -> dict[str, list]:
     }
 
 
-class _Killed(Exception):
-    pass
+class _Killed(BaseException):
+    """The process dies here: not an error the import could handle (nor split a batch for)."""
 
 
 def test_the_import_files_batch_by_batch_and_reads_lazily(import_env, db_url):

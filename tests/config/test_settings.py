@@ -11,7 +11,7 @@ import pytest
 from config.settings import Section, Settings, load_settings
 from domain.errors import UserError
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NO_ENVIRONMENT = ("domain", "storage", "rendering", "mail", "services")
 
 

@@ -35,7 +35,7 @@ from tests.hearing_helpers import act, create, spec_text
 
 pytestmark = [pytest.mark.integration, pytest.mark.prefect]
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 HOERING = [sys.executable, "-m", "cli.main"]
 RUN_TIMEOUT_S = 180.0
 

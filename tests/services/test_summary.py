@@ -43,7 +43,7 @@ from storage.db import create_db_engine, read_session, write_session
 from storage.intake_models import ResponseRow
 from tests.conftest import service_missing
 from tests.hearing_helpers import CODIFIED, DECISIONS_PATH, SPEC_PATH, act
-from tests.test_review_storage import (
+from tests.services.test_review_storage import (
     CAMPAIGN_SIZE,
     CASE,
     REVIEWED,

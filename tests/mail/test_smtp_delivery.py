@@ -33,14 +33,14 @@ from mail.transports import MailSettings, SmtpTransport, open_transport
 from storage.blobs import BlobStore
 from tests.cli_helpers import assert_one_line_error, run_crashing_hoering, run_hoering
 from tests.hearing_helpers import AFTER_DEADLINE, CODIFIED, DECISIONS_PATH, REVIEWED, act
-from tests.test_outbox_sender import (
+from tests.services.test_outbox_sender import (
     SEND_DAY,
     _queue,
     _send,
     circulate_24_750,
     outbox_rows,
 )
-from tests.test_reminders import file_response
+from tests.services.test_reminders import file_response
 
 USER, PASSWORD = "hoering", "s3cret-pw"
 

@@ -11,7 +11,7 @@ import tomllib
 from importlib.metadata import metadata, packages_distributions
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 _PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 # The product's packages, as pyproject.toml ships them.
 PRODUCT = tuple(

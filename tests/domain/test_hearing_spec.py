@@ -7,21 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from domain.change_items import AmendedText, DeletedGoal, HeadingChange, MovedGoal, NewGoal
 from domain.competence import CompetenceLevel
 from domain.decisions import Decisions, Outcome, parse_decisions
 from domain.errors import UserError
-from domain.hearing_spec import (
-    AmendedText,
-    DeletedGoal,
-    HeadingChange,
-    HearingSpec,
-    MovedGoal,
-    NewGoal,
-    parse_hearing_spec,
-)
+from domain.hearing_spec import HearingSpec, parse_hearing_spec
 from domain.reference import ReferenceData, Stakeholder, StakeholderGroup
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "hearings"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "hearings"
 SPEC_FILE = EXAMPLES / "24-750-kliniske-studier.yaml"
 DECISIONS_FILE = EXAMPLES / "24-750-vedtak.yaml"
 SPEC_TEXT = SPEC_FILE.read_text(encoding="utf-8")

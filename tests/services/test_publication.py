@@ -27,7 +27,7 @@ from domain.masking import EMAIL_MASK, NAME_MASK
 from services.publication import INDEX_NAME, export_publication
 from storage.db import read_session
 from storage.intake_models import ResponseRow
-from tests.test_review_storage import (
+from tests.services.test_review_storage import (
     CASE,
     EXAMPLES,
     IMPORTED,

@@ -30,7 +30,7 @@ from storage.db import read_session, write_session
 from storage.hearing_models import HearingRecipientRow, HearingRow, LetterRow
 from tests.cli_helpers import assert_one_line_error, run_hoering
 from tests.hearing_helpers import CIRCULATED, act
-from tests.test_outbox_sender import (
+from tests.services.test_outbox_sender import (
     SENDER,
     circulate_24_750,
     folder_transport,

@@ -1,4 +1,5 @@
-"""The foundation commands, run as separate processes against both databases."""
+"""The foundation commands against both databases: in-process, and through the real
+`hoering` entry point in a process of its own."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from sqlalchemy import inspect, text
 
 from config.settings import default_data_dir
 from storage.db import create_db_engine
-from tests.cli_helpers import assert_one_line_error, run_hoering
+from tests.cli_helpers import assert_one_line_error, run_hoering, run_hoering_process
 
 
 def _dump(url: str) -> dict[str, list[tuple]]:
@@ -111,3 +112,15 @@ def test_broken_reference_file_writes_nothing(tmp_path):
 def test_uninitialised_database_says_run_init(tmp_path):
     env = {"HOERING_DATA_DIR": str(tmp_path / "var")}
     assert_one_line_error(run_hoering("specialties", env=env), "hoering init")
+
+
+def test_the_real_entry_point_answers_and_refuses_in_one_line(hoering_env):
+    """`python -m cli.main` as the console script runs it: exit codes and streams as a
+    user sees them (the in-process runner must not hide a difference)."""
+    first = run_hoering_process("ids", "next", "AMM", env=hoering_env)
+    assert (first.code, first.stdout.strip()) == (0, "AMM-068"), first.stderr
+    assert_one_line_error(
+        run_hoering_process("ids", "next", "XYZ", env=hoering_env), "unknown ID prefix"
+    )
+    usage = run_hoering_process("no-such-command", env=hoering_env)
+    assert_one_line_error(usage, "no-such-command", "hoering --help")

@@ -24,7 +24,7 @@ from domain.yaml_lines import SafeLineLoader
 from services import reference_files, review
 from services.reference_files import load_reference_data
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "hearings"
 SPEC_TEXT = (EXAMPLES / "24-750-kliniske-studier.yaml").read_text(encoding="utf-8")
 DECISIONS_TEXT = (EXAMPLES / "24-750-vedtak.yaml").read_text(encoding="utf-8")
