@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Chromium for tests/test_web_browser.py (the review desk in a real browser): Debian's
+# Chromium for tests/web/test_web_browser.py (the review desk in a real browser): Debian's
 # chromium, driven by Playwright with executable_path; no browser download
 # (never `playwright install`). Installs with apt-get only when missing; quiet unless it fails.
 set -euo pipefail

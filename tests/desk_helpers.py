@@ -18,7 +18,7 @@ from services import review
 from services.desk_users import add_user
 from storage.db import read_session, write_session
 from storage.intake_models import ResponseRow
-from tests.test_review_storage import email, hearing_with_responses, import_messages
+from tests.services.test_review_storage import email, hearing_with_responses, import_messages
 
 CASE = "24/750"
 SLUG = "24-750"
