@@ -1,17 +1,23 @@
-"""Campaigns: responses whose text is a near-identical form letter, found with MinHash/LSH.
+"""Campaigns: responses that are copies of one form letter, as people edit them.
 
 Texts are compared after normalisation (`comparison_words`): lower case, quoted reply
-lines, the greeting line and everything from the closing formula on (the signature)
-removed, e-mail addresses, links and numbers dropped, only words kept. Each text becomes a
-set of word 3-shingles (hashed) and a MinHash signature (datasketch); an LSH index (threshold ~0.8
-Jaccard) proposes candidates, each candidate is verified by the estimated Jaccard
-similarity, and verified pairs are joined with union-find.
+lines, the letterhead and greeting, and everything from the closing formula on (the
+signature) removed; street addresses, e-mail addresses, links and numbers (phone numbers)
+dropped; only words kept. Runs of words quoted from the hearing's own proposal
+(`without_quotation`) are taken out: letters that quote the same passage are no campaign.
 
-To stay near-linear for 50,000 responses with campaigns of thousands of copies, the index
-holds representatives only: a text that matches an indexed text closely joins its group
-and is not indexed itself; a text that matches nothing, or matches only loosely (below
-the midpoint between the threshold and 1), is indexed. Identical normalised texts are
-joined before any hashing. Texts of fewer than `min_words` words ("Vi har ingen
+Two texts are copies when they share runs of words (8-word shingles, `coverage`): most of
+one lies in runs shared with the other, or a good part of each does (`is_copy`). Runs
+survive reworded phrases, moved paragraphs, dropped or added sentences and a personal
+paragraph; letters that only share the topic share short phrases, not runs.
+
+To stay near-linear for 50,000 responses with campaigns of thousands of copies, texts are
+compared with representatives only, found through an index of sampled run keys (one
+8-word shingle in `KEY_SAMPLE`, capped posting lists); the few candidates sharing most
+keys are verified exactly. A text that matches a representative closely joins its group
+and is not indexed itself; others become representatives, so copies that drift still
+find their group. Verified pairs are joined with union-find. Identical normalised texts
+are joined before any of this. Texts of fewer than `min_words` words ("Vi har ingen
 merknader.") are never grouped: short answers are alike without being a campaign.
 """
 
@@ -32,14 +38,16 @@ from domain.personal_data import STREET_ADDRESS
 K = TypeVar("K", bound=Hashable)
 
 DEFAULT_THRESHOLD = 0.55
-VERIFY_WORDS = 8
+RUN_WORDS = 8
 QUOTE_WORDS = 6
-NUM_PERM = 128
 SHINGLE_WORDS = 3
 MIN_WORDS = 20
 MIN_SHARED = 20
-LSH_ROWS = 4
-VERIFY_TOP = 8
+VERIFY_TOP = 6
+KEY_SAMPLE = 3
+KEY_POSTINGS = 16
+BOTH_SHARE = 0.4
+BOTH_SHARED = 30
 REPRESENT_BELOW = 0.85
 HEAD_LINE_WORDS = 6
 
@@ -144,15 +152,29 @@ def without_quotation(words: list[str], quoted: np.ndarray) -> list[str]:
     return [word for word, inside in zip(words, covered, strict=True) if not inside]
 
 
-def coverage(a: np.ndarray, b_sorted: np.ndarray) -> tuple[int, float]:
-    """The words of text `a` (its `shingle_sequence` of `VERIFY_WORDS`) that lie in a
-    shingle shared with text `b` (its sorted distinct shingles): how many, and which share
-    of `a`. Runs of shared words survive reworded phrases and moved paragraphs; texts
-    that only share the topic share short phrases, not runs."""
-    length = a.size + VERIFY_WORDS - 1
-    hit = np.isin(a, b_sorted, assume_unique=False)
-    count = int(_covered(hit, VERIFY_WORDS, length).sum())
-    return count, count / length
+@dataclass(frozen=True)
+class Overlap:
+    """How much of one text lies in runs of words it shares with another: `shared` words,
+    their `share` of the text and the `longest` run."""
+
+    shared: int
+    share: float
+    longest: int
+
+
+def coverage(a: np.ndarray, b_sorted: np.ndarray) -> Overlap:
+    """The words of text `a` (its `shingle_sequence` of `RUN_WORDS`) that lie in a
+    shingle shared with text `b` (its sorted distinct shingles). Runs of shared words
+    survive reworded phrases and moved paragraphs; texts that only share the topic share
+    short phrases, not runs."""
+    length = a.size + RUN_WORDS - 1
+    covered = _covered(np.isin(a, b_sorted), RUN_WORDS, length)
+    count = int(covered.sum())
+    if not count:
+        return Overlap(0, 0.0, 0)
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], covered.view(np.int8), [0]))))
+    longest = int((edges[1::2] - edges[::2]).max())
+    return Overlap(count, count / length, longest)
 
 
 def shingle_hashes(words: Sequence[str], size: int = SHINGLE_WORDS) -> np.ndarray:
@@ -198,27 +220,34 @@ class _UnionFind:
 @dataclass(frozen=True)
 class _Letter:
     index: int
-    shingles: np.ndarray  # distinct hashed word 3-shingles, for MinHash
-    runs: np.ndarray  # word `VERIFY_WORDS`-shingles in text order
-    runs_sorted: np.ndarray
+    runs: np.ndarray  # hashed word `RUN_WORDS`-shingles in text order
+    runs_sorted: np.ndarray  # the same, distinct and sorted
+
+    def keys(self) -> list[int]:
+        """The letter's index keys: the shingles whose hash falls in a fixed sample (one
+        in `KEY_SAMPLE`), the same in every text that holds the run."""
+        sampled = self.runs_sorted[self.runs_sorted % np.uint64(KEY_SAMPLE) == 0]
+        return [int(key) for key in sampled]
+
+
+def letter(index: int, words: Sequence[str]) -> _Letter:
+    runs = shingle_sequence(words, RUN_WORDS)
+    return _Letter(index, runs, np.unique(runs))
 
 
 def group_near_duplicates(
     texts: Mapping[K, str] | Iterable[tuple[K, str]],
     *,
     threshold: float = DEFAULT_THRESHOLD,
-    num_perm: int = NUM_PERM,
-    shingle_words: int = SHINGLE_WORDS,
     min_words: int = MIN_WORDS,
     min_size: int = 2,
     quoted: str = "",
 ) -> list[CampaignGroup[K]]:
     """Groups of at least `min_size` copies of one form letter, largest first.
 
-    A text joins a group when at least `threshold` of its words, or of the other text's,
-    lie in runs it shares with one of the group's texts (`coverage`), after the passages
-    it quotes from `quoted` (the hearing's own proposal: quoting it makes no campaign) are
-    taken out. Deterministic for the same input order."""
+    Two texts are copies when they share runs of words (`is_copy`), after the passages
+    they quote from `quoted` (the hearing's own proposal: quoting it makes no campaign)
+    are taken out. Deterministic for the same input order."""
     pairs = list(texts.items()) if isinstance(texts, Mapping) else list(texts)
     keys = [key for key, _ in pairs]
     uf = _UnionFind()
@@ -234,9 +263,8 @@ def group_near_duplicates(
             uf.union(first_of_text[digest], index)
             continue
         first_of_text[digest] = index
-        runs = shingle_sequence(words, VERIFY_WORDS)
-        distinct.append(_Letter(index, shingle_hashes(words, shingle_words), runs, np.unique(runs)))
-    _join_similar(distinct, uf, threshold, num_perm)
+        distinct.append(letter(index, words))
+    _join_copies(distinct, uf, threshold)
     members: dict[int, list[int]] = {}
     for index in list(uf.parent):
         members.setdefault(uf.find(index), []).append(index)
@@ -250,37 +278,58 @@ def group_near_duplicates(
     return groups
 
 
-def similarity(a: _Letter, b: _Letter) -> tuple[int, float]:
-    """Words in shared runs and their share, of whichever text is more covered."""
-    return max(coverage(a.runs, b.runs_sorted), coverage(b.runs, a.runs_sorted), key=lambda c: c[1])
+def similarity(a: _Letter, b: _Letter) -> tuple[Overlap, Overlap]:
+    """The overlap of each text with the other, the more covered first."""
+    one, other = coverage(a.runs, b.runs_sorted), coverage(b.runs, a.runs_sorted)
+    return (one, other) if one.share >= other.share else (other, one)
 
 
-def _join_similar(distinct: list[_Letter], uf: _UnionFind, threshold: float, num_perm: int) -> None:
-    """Union the distinct texts that are copies of each other (`similarity`)."""
-    if len(distinct) < 2:
-        return
-    from datasketch import MinHash, MinHashLSH  # imports scipy: only when grouping
+def is_copy(more: Overlap, less: Overlap, threshold: float = DEFAULT_THRESHOLD) -> bool:
+    """Two texts are copies of one letter when most of one lies in runs shared with the
+    other (an added paragraph does not split them), or when a good part of each does (a
+    letter cut down, reworded and given a personal paragraph)."""
+    if more.share >= threshold and more.shared >= MIN_SHARED:
+        return True
+    return less.share >= BOTH_SHARE and less.shared >= BOTH_SHARED
 
-    signatures = MinHash.bulk((d.shingles for d in distinct), num_perm=num_perm, hashfunc=int)
-    # Candidates come generously from the index (bands of few rows: pairs of a low
-    # Jaccard similarity still meet); the closest few are verified exactly.
-    lsh = MinHashLSH(num_perm=num_perm, params=(num_perm // LSH_ROWS, LSH_ROWS))
-    reps: dict[int, tuple[_Letter, np.ndarray]] = {}
-    for letter, signature in zip(distinct, signatures, strict=True):
-        found = lsh.query(signature)
+
+def _join_copies(distinct: list[_Letter], uf: _UnionFind, threshold: float) -> None:
+    """Union the distinct texts that are copies of each other.
+
+    Candidates come from an index of sampled run keys over representatives; the few
+    sharing most keys are verified. A text that matches no representative closely
+    becomes one, so copies that drifted still find their group; a posting list stops
+    growing at `KEY_POSTINGS` (a campaign's common runs need no more representatives)."""
+    postings: dict[int, int | list[int]] = {}
+    reps: dict[int, _Letter] = {}
+    for text in distinct:
+        keys = text.keys()
+        counts: dict[int, int] = {}
+        for key in keys:
+            found = postings.get(key)
+            for rep in found if isinstance(found, list) else () if found is None else (found,):
+                counts[rep] = counts.get(rep, 0) + 1
         best = 0.0
-        if found:
-            values = np.stack([reps[c][1] for c in found])
-            estimate = (values == signature.hashvalues).mean(axis=1)
-            for position in np.argsort(-estimate, kind="stable")[:VERIFY_TOP]:
-                candidate = found[position]
-                shared, share = similarity(letter, reps[candidate][0])
-                if share >= threshold and shared >= MIN_SHARED:
-                    uf.union(candidate, letter.index)
-                best = max(best, share)
+        ranked = sorted(counts, key=lambda rep: (-counts[rep], rep))[:VERIFY_TOP]
+        for rep in ranked:
+            more, less = similarity(text, reps[rep])
+            if is_copy(more, less, threshold):
+                uf.union(rep, text.index)
+            best = max(best, more.share)
         if best < REPRESENT_BELOW:
-            lsh.insert(letter.index, signature)
-            reps[letter.index] = (letter, signature.hashvalues)
+            reps[text.index] = text
+            for key in keys:
+                _post(postings, key, text.index)
+
+
+def _post(postings: dict[int, int | list[int]], key: int, index: int) -> None:
+    found = postings.get(key)
+    if found is None:
+        postings[key] = index  # most keys belong to one text: no list for them
+    elif isinstance(found, int):
+        postings[key] = [found, index]
+    elif len(found) < KEY_POSTINGS:
+        found.append(index)
 
 
 __all__ = [
