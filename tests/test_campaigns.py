@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 
 from domain.campaigns import comparison_words, group_near_duplicates, shingle_hashes
@@ -199,3 +200,17 @@ def test_letterhead_address_and_phone_do_not_count() -> None:
         "Vi støtter forslaget.\n\nHilsen\nKari"
     )
     assert comparison_words(text) == ["vi", "støtter", "forslaget"]
+
+
+def test_the_service_takes_out_every_text_of_the_hearing_spec() -> None:
+    from services.campaigns import proposal_text
+    from storage.hearing_models import HearingRow
+
+    spec = {"case": "24/750", "purpose": PROPOSAL, "items": [{"text": "Nytt læringsmål."}]}
+    text = proposal_text(HearingRow(spec_json=json.dumps(spec)))
+    assert PROPOSAL in text.splitlines() and "Nytt læringsmål." in text.splitlines()
+    letters = {
+        i: signed(f'{own.split(". ")[0]}. Forslaget sier: "{PROPOSAL}"', "Kari Nordmann")
+        for i, own in enumerate(OTHER_LETTERS)
+    }
+    assert group_near_duplicates(letters, quoted=text) == []
