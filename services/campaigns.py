@@ -56,7 +56,7 @@ def group_campaigns(
     found = group_near_duplicates(
         [(row_id(r), r.body_text or "") for r in responses],
         threshold=threshold,
-        quoted=proposal_text(hearing),
+        quoted=proposal_text(hearing.spec_json),
     )
     old = campaign_groups(session, hearing)
     old_members: dict[int, set[int]] = {g.id: set() for g in old if g.id is not None}
@@ -86,9 +86,9 @@ def group_campaigns(
     return [_campaign_json(group, [by_response[m] for m in members]) for group, members in kept]
 
 
-def proposal_text(hearing: HearingRow) -> str:
-    """Every text of the hearing's spec (introduction, background, purpose, the items'
-    wording ...), one per line: passages quoted from it make no campaign."""
+def proposal_text(spec_json: str) -> str:
+    """Every text of a hearing's `spec_json` (introduction, background, purpose, the
+    items' wording ...), one per line: passages quoted from it make no campaign."""
     texts: list[str] = []
 
     def collect(value: Any) -> None:
@@ -101,7 +101,7 @@ def proposal_text(hearing: HearingRow) -> str:
             for item in value:
                 collect(item)
 
-    collect(json.loads(hearing.spec_json or "{}"))
+    collect(json.loads(spec_json or "{}"))
     return "\n".join(texts)
 
 

@@ -204,10 +204,9 @@ def test_letterhead_address_and_phone_do_not_count() -> None:
 
 def test_the_service_takes_out_every_text_of_the_hearing_spec() -> None:
     from services.campaigns import proposal_text
-    from storage.hearing_models import HearingRow
 
     spec = {"case": "24/750", "purpose": PROPOSAL, "items": [{"text": "Nytt læringsmål."}]}
-    text = proposal_text(HearingRow(spec_json=json.dumps(spec)))
+    text = proposal_text(json.dumps(spec))
     assert PROPOSAL in text.splitlines() and "Nytt læringsmål." in text.splitlines()
     letters = {
         i: signed(f'{own.split(". ")[0]}. Forslaget sier: "{PROPOSAL}"', "Kari Nordmann")
