@@ -234,19 +234,22 @@ def exact_groups(texts: Sequence[str]) -> list[CampaignGroup[int]]:
     return [CampaignGroup(tuple(m)) for m in by_digest.values() if len(m) >= 2]
 
 
-def generate_hard(total: int, seed: int) -> tuple[list[str], list[int | None], list[str]]:
-    """`total` responses with campaigns edited as people do (`benchmarks.campaign_letters`):
-    the texts, the planted campaign of each (None: not a campaign) and its edit family."""
+def generate_hard(
+    total: int, seed: int, sizes: Sequence[int] = HARD_SIZES, quoting: int = QUOTING_LETTERS
+) -> tuple[list[str], list[int | None], list[str]]:
+    """`total` responses with campaigns of `sizes` edited as people do
+    (`benchmarks.campaign_letters`) and `quoting` letters quoting the proposal: the texts,
+    the planted campaign of each (None: not a campaign) and its edit family."""
     rng = random.Random(seed)
     rows: list[tuple[str, int | None, str]] = []
     for campaign, (size, template) in enumerate(
-        zip(HARD_SIZES, letters.template_bodies(), strict=True)
+        zip(sizes, letters.template_bodies(), strict=False)
     ):
         for _ in range(size):
             family = rng.choice(letters.FAMILIES)
             own = " ".join(_sentence(rng) for _ in range(rng.randint(1, 2)))
             rows.append((letters.campaign_copy(rng, template, family, own), campaign, family))
-    for _ in range(QUOTING_LETTERS):
+    for _ in range(quoting):
         own = " ".join(_sentence(rng) for _ in range(rng.randint(2, 4)))
         rows.append((letters.quoting_letter(rng, own), None, "quoting"))
     while len(rows) < total:

@@ -213,3 +213,19 @@ def test_the_service_takes_out_every_text_of_the_hearing_spec() -> None:
         for i, own in enumerate(OTHER_LETTERS)
     }
     assert group_near_duplicates(letters, quoted=text) == []
+
+
+def test_every_edit_family_of_the_hard_benchmark_is_found_at_small_scale() -> None:
+    """A scaled-down `benchmarks/campaigns.py --only hard`: five campaigns of 40 copies,
+    each copy edited as one family, 300 letters quoting the proposal, 1,500 others."""
+    from benchmarks import campaign_letters
+    from benchmarks.campaigns import family_scores, generate_hard
+
+    texts, labels, families = generate_hard(2000, seed=5, sizes=(40,) * 5, quoting=300)
+    groups = group_near_duplicates(list(enumerate(texts)), quoted=campaign_letters.PROPOSAL)
+    scores = family_scores(groups, labels, families)
+    for family in campaign_letters.FAMILIES:
+        precision, recall, _ = scores[family]
+        assert precision >= 0.95 and recall >= 0.95, family
+    for control in campaign_letters.CONTROLS:
+        assert scores[control][2] <= 0.01 * families.count(control), control
