@@ -1,17 +1,23 @@
-"""Campaigns: responses whose text is a near-identical form letter, found with MinHash/LSH.
+"""Campaigns: responses that are copies of one form letter, as people edit them.
 
 Texts are compared after normalisation (`comparison_words`): lower case, quoted reply
-lines, the greeting line and everything from the closing formula on (the signature)
-removed, e-mail addresses, links and numbers dropped, only words kept. Each text becomes a
-set of word 3-shingles (hashed) and a MinHash signature (datasketch); an LSH index (threshold ~0.8
-Jaccard) proposes candidates, each candidate is verified by the estimated Jaccard
-similarity, and verified pairs are joined with union-find.
+lines, the letterhead and greeting, and everything from the closing formula on (the
+signature) removed; street addresses, e-mail addresses, links and numbers (phone numbers)
+dropped; only words kept. Runs of words quoted from the hearing's own proposal
+(`without_quotation`) are taken out: letters that quote the same passage are no campaign.
 
-To stay near-linear for 50,000 responses with campaigns of thousands of copies, the index
-holds representatives only: a text that matches an indexed text closely joins its group
-and is not indexed itself; a text that matches nothing, or matches only loosely (below
-the midpoint between the threshold and 1), is indexed. Identical normalised texts are
-joined before any hashing. Texts of fewer than `min_words` words ("Vi har ingen
+Two texts are copies when they share runs of words (8-word shingles, `coverage`): most of
+one lies in runs shared with the other, or a good part of each does (`is_copy`). Runs
+survive reworded phrases, moved paragraphs, dropped or added sentences and a personal
+paragraph; letters that only share the topic share short phrases, not runs.
+
+To stay near-linear for 50,000 responses with campaigns of thousands of copies, texts are
+compared with representatives only, found through an index of sampled run keys (one
+8-word shingle in `KEY_SAMPLE`, capped posting lists); the few candidates sharing most
+keys are verified exactly. A text that matches a representative closely joins its group
+and is not indexed itself; others become representatives, so copies that drift still
+find their group. Verified pairs are joined with union-find. Identical normalised texts
+are joined before any of this. Texts of fewer than `min_words` words ("Vi har ingen
 merknader.") are never grouped: short answers are alike without being a campaign.
 """
 
@@ -23,17 +29,27 @@ import unicodedata
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 import numpy as np
 
+from domain.personal_data import STREET_ADDRESS
+
 K = TypeVar("K", bound=Hashable)
 
-DEFAULT_THRESHOLD = 0.8
-NUM_PERM = 128
+DEFAULT_THRESHOLD = 0.55
+RUN_WORDS = 8
+QUOTE_WORDS = 6
 SHINGLE_WORDS = 3
 MIN_WORDS = 20
-CANDIDATE_MARGIN = 0.15
+MIN_SHARED = 20
+VERIFY_TOP = 8
+KEY_SAMPLE = 3
+KEY_POSTINGS = 16
+BOTH_SHARE = 0.33
+BOTH_SHARED = 30
+REPRESENT_BELOW = 0.85
+HEAD_LINE_WORDS = 6
 
 _QUOTED_LINE = re.compile(r"(?m)^[ \t]*>.*$")
 _GREETING = re.compile(
@@ -62,15 +78,32 @@ def letter_body(text: str) -> str:
     for line in text.splitlines():
         if _CLOSING.match(line) or _SIGNATURE_SEPARATOR.match(line):
             break
-        if not kept and (not line.strip() or _GREETING.match(line)):
+        if not kept and _is_head_line(line):
             continue
         kept.append(line)
     return "\n".join(kept).strip()
 
 
+def _is_head_line(line: str) -> bool:
+    """A line before the letter proper: blank, a greeting, or a short line that is no
+    sentence (the sender's name, address or phone as a letterhead)."""
+    stripped = line.strip()
+    if not stripped or _GREETING.match(line):
+        return True
+    return len(stripped.split()) <= HEAD_LINE_WORDS and stripped[-1] not in ".!?"
+
+
 def comparison_words(text: str) -> list[str]:
-    """The words of `text` that count when comparing form letters."""
-    body = letter_body(text)
+    """The words of `text` that count when comparing form letters: the letter body
+    without street addresses, e-mail addresses, links and numbers (phone numbers)."""
+    return text_words(letter_body(text))
+
+
+def text_words(body: str) -> list[str]:
+    """The lower-case words of `body`, without street addresses, e-mail addresses, links
+    and numbers."""
+    if any(c.isdigit() for c in body):
+        body = STREET_ADDRESS.sub(" ", body)
     if "@" in body:
         body = _EMAIL.sub(" ", body)
     if "://" in body or "www." in body.lower():
@@ -86,17 +119,71 @@ def _word_hash(word: str) -> int:
 _MIX = np.uint64(0x9E3779B97F4A7C15)  # odd 64-bit constant (golden ratio)
 
 
+def shingle_sequence(words: Sequence[str], size: int) -> np.ndarray:
+    """The 64-bit hashes of the word `size`-shingles of `words` in text order (one
+    shingle of all words when there are fewer)."""
+    if not words:
+        return np.zeros(0, dtype=np.uint64)
+    hashes = np.fromiter((_word_hash(w) for w in words), dtype=np.uint64, count=len(words))
+    width = max(len(words) - size + 1, 1)
+    combined = np.zeros(width, dtype=np.uint64)
+    for offset in range(min(size, len(words))):
+        combined = combined * _MIX + hashes[offset : offset + width]  # wraps modulo 2**64
+    return combined
+
+
+def _covered(hit: np.ndarray, size: int, length: int) -> np.ndarray:
+    """Which of `length` words lie in a shingle (of `size` words) marked in `hit`."""
+    covered = np.zeros(max(length, hit.size + size - 1), dtype=bool)
+    for offset in range(size):
+        covered[offset : offset + hit.size] |= hit
+    return covered[:length]
+
+
+def without_quotation(words: list[str], quoted: np.ndarray) -> list[str]:
+    """`words` without the runs of `QUOTE_WORDS` or more words that also occur in the
+    quoted text (`quoted`: its sorted `shingle_sequence` of `QUOTE_WORDS`)."""
+    if not quoted.size or len(words) < QUOTE_WORDS:
+        return words
+    hit = np.isin(shingle_sequence(words, QUOTE_WORDS), quoted)
+    if not hit.any():
+        return words
+    covered = _covered(hit, QUOTE_WORDS, len(words))
+    return [word for word, inside in zip(words, covered, strict=True) if not inside]
+
+
+@dataclass(frozen=True)
+class Overlap:
+    """How much of one text lies in runs of words it shares with another: `shared` words,
+    their `share` of the text and the `longest` run."""
+
+    shared: int
+    share: float
+    longest: int
+
+
+def coverage(a: np.ndarray, b_sorted: np.ndarray) -> Overlap:
+    """The words of text `a` (its `shingle_sequence` of `RUN_WORDS`) that lie in a
+    shingle shared with text `b` (its sorted distinct shingles). Runs of shared words
+    survive reworded phrases and moved paragraphs; texts that only share the topic share
+    short phrases, not runs."""
+    length = a.size + RUN_WORDS - 1
+    covered = _covered(np.isin(a, b_sorted), RUN_WORDS, length)
+    count = int(covered.sum())
+    if not count:
+        return Overlap(0, 0.0, 0)
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], covered.view(np.int8), [0]))))
+    longest = int((edges[1::2] - edges[::2]).max())
+    return Overlap(count, count / length, longest)
+
+
 def shingle_hashes(words: Sequence[str], size: int = SHINGLE_WORDS) -> np.ndarray:
     """The distinct 32-bit hashes of the word `size`-shingles of `words` (one shingle of
     all words when there are fewer). Computed with numpy from cached word hashes: hashing
     each shingle's bytes costs most of the time on 50,000 texts."""
     if not words:
         return np.zeros(0, dtype=np.uint32)
-    hashes = np.fromiter((_word_hash(w) for w in words), dtype=np.uint64, count=len(words))
-    width = max(len(words) - size + 1, 1)
-    combined = np.zeros(width, dtype=np.uint64)
-    for offset in range(min(size, len(words))):
-        combined = combined * _MIX + hashes[offset : offset + width]  # wraps modulo 2**64
+    combined = shingle_sequence(words, size)
     folded = (combined >> np.uint64(32)) ^ (combined & np.uint64(0xFFFFFFFF))
     return np.unique(folded.astype(np.uint32))
 
@@ -130,24 +217,45 @@ class _UnionFind:
             self.parent[max(root_a, root_b)] = min(root_a, root_b)
 
 
+@dataclass(frozen=True)
+class _Letter:
+    index: int
+    runs: np.ndarray  # hashed word `RUN_WORDS`-shingles in text order
+    runs_sorted: np.ndarray  # the same, distinct and sorted
+
+    def keys(self) -> list[int]:
+        """The letter's index keys: the shingles whose hash falls in a fixed sample (one
+        in `KEY_SAMPLE`), the same in every text that holds the run."""
+        sampled = self.runs_sorted[self.runs_sorted % np.uint64(KEY_SAMPLE) == 0]
+        return [int(key) for key in sampled]
+
+
+def letter(index: int, words: Sequence[str]) -> _Letter:
+    runs = shingle_sequence(words, RUN_WORDS)
+    return _Letter(index, runs, np.unique(runs))
+
+
 def group_near_duplicates(
     texts: Mapping[K, str] | Iterable[tuple[K, str]],
     *,
     threshold: float = DEFAULT_THRESHOLD,
-    num_perm: int = NUM_PERM,
-    shingle_words: int = SHINGLE_WORDS,
     min_words: int = MIN_WORDS,
     min_size: int = 2,
+    quoted: str = "",
 ) -> list[CampaignGroup[K]]:
-    """Groups of at least `min_size` near-identical texts (estimated Jaccard similarity of
-    word shingles >= `threshold`), largest first. Deterministic for the same input order."""
+    """Groups of at least `min_size` copies of one form letter, largest first.
+
+    Two texts are copies when they share runs of words (`is_copy`), after the passages
+    they quote from `quoted` (the hearing's own proposal: quoting it makes no campaign)
+    are taken out. Deterministic for the same input order."""
     pairs = list(texts.items()) if isinstance(texts, Mapping) else list(texts)
     keys = [key for key, _ in pairs]
     uf = _UnionFind()
+    quotation = np.unique(shingle_sequence(text_words(quoted), QUOTE_WORDS))
     first_of_text: dict[bytes, int] = {}
-    distinct: list[tuple[int, np.ndarray]] = []
+    distinct: list[_Letter] = []
     for index, (_, text) in enumerate(pairs):
-        words = comparison_words(text)
+        words = without_quotation(comparison_words(text), quotation)
         if len(words) < min_words:
             continue
         digest = hashlib.sha256(" ".join(words).encode("utf-8")).digest()
@@ -155,8 +263,8 @@ def group_near_duplicates(
             uf.union(first_of_text[digest], index)
             continue
         first_of_text[digest] = index
-        distinct.append((index, shingle_hashes(words, shingle_words)))
-    _join_similar(distinct, uf, threshold, num_perm)
+        distinct.append(letter(index, words))
+    _join_copies(distinct, uf, threshold)
     members: dict[int, list[int]] = {}
     for index in list(uf.parent):
         members.setdefault(uf.find(index), []).append(index)
@@ -170,34 +278,58 @@ def group_near_duplicates(
     return groups
 
 
-def _join_similar(
-    distinct: list[tuple[int, np.ndarray]], uf: _UnionFind, threshold: float, num_perm: int
-) -> None:
-    """Union the distinct texts whose estimated Jaccard similarity reaches `threshold`."""
-    if len(distinct) < 2:
-        return
-    from datasketch import MinHash, MinHashLSH  # imports scipy: only when grouping
+def similarity(a: _Letter, b: _Letter) -> tuple[Overlap, Overlap]:
+    """The overlap of each text with the other, the more covered first."""
+    one, other = coverage(a.runs, b.runs_sorted), coverage(b.runs, a.runs_sorted)
+    return (one, other) if one.share >= other.share else (other, one)
 
-    # A text that matches but is not close to any representative becomes one too, so
-    # copies that drifted (a sentence dropped, another added) still find their group.
-    represent_below = (1.0 + threshold) / 2
-    signatures = MinHash.bulk((h for _, h in distinct), num_perm=num_perm, hashfunc=int)
-    # The index proposes candidates generously (a lower threshold, misses weighted over
-    # false candidates): every candidate is verified, a missed pair is lost for good.
-    lsh = MinHashLSH(
-        threshold=max(threshold - CANDIDATE_MARGIN, 0.3), num_perm=num_perm, weights=(0.2, 0.8)
-    )
-    by_key: dict[int, Any] = {}
-    for (index, _), signature in zip(distinct, signatures, strict=True):
+
+def is_copy(more: Overlap, less: Overlap, threshold: float = DEFAULT_THRESHOLD) -> bool:
+    """Two texts are copies of one letter when most of one lies in runs shared with the
+    other (an added paragraph does not split them), or when a good part of each does (a
+    letter cut down, reworded and given a personal paragraph)."""
+    if more.share >= threshold and more.shared >= MIN_SHARED:
+        return True
+    return less.share >= BOTH_SHARE and less.shared >= BOTH_SHARED
+
+
+def _join_copies(distinct: list[_Letter], uf: _UnionFind, threshold: float) -> None:
+    """Union the distinct texts that are copies of each other.
+
+    Candidates come from an index of sampled run keys over representatives; the few
+    sharing most keys are verified. A text that matches no representative closely
+    becomes one, so copies that drifted still find their group; a posting list stops
+    growing at `KEY_POSTINGS` (a campaign's common runs need no more representatives)."""
+    postings: dict[int, int | list[int]] = {}
+    reps: dict[int, _Letter] = {}
+    for text in distinct:
+        keys = text.keys()
+        counts: dict[int, int] = {}
+        for key in keys:
+            found = postings.get(key)
+            for rep in found if isinstance(found, list) else () if found is None else (found,):
+                counts[rep] = counts.get(rep, 0) + 1
         best = 0.0
-        for candidate in lsh.query(signature):
-            similarity = signature.jaccard(by_key[candidate])
-            if similarity >= threshold:
-                uf.union(candidate, index)
-            best = max(best, similarity)
-        if best < represent_below:
-            lsh.insert(index, signature)
-            by_key[index] = signature
+        ranked = sorted(counts, key=lambda rep: (-counts[rep], rep))[:VERIFY_TOP]
+        for rep in ranked:
+            more, less = similarity(text, reps[rep])
+            if is_copy(more, less, threshold):
+                uf.union(rep, text.index)
+            best = max(best, more.share)
+        if best < REPRESENT_BELOW:
+            reps[text.index] = text
+            for key in keys:
+                _post(postings, key, text.index)
+
+
+def _post(postings: dict[int, int | list[int]], key: int, index: int) -> None:
+    found = postings.get(key)
+    if found is None:
+        postings[key] = index  # most keys belong to one text: no list for them
+    elif isinstance(found, int):
+        postings[key] = [found, index]
+    elif len(found) < KEY_POSTINGS:
+        found.append(index)
 
 
 __all__ = [

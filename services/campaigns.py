@@ -1,6 +1,7 @@
-"""Campaigns: near-identical responses found with MinHash/LSH (`domain.campaigns`) and
-stored as groups. A campaign is reviewed as one; its stance then counts for every member,
-also for members that join the group when it is regrouped."""
+"""Campaigns: copies of a form letter found with MinHash/LSH (`domain.campaigns`), not
+counting passages quoted from the hearing's own proposal, and stored as groups. A campaign
+is reviewed as one; its stance then counts for every member, also for members that join
+the group when it is regrouped."""
 
 from __future__ import annotations
 
@@ -53,7 +54,9 @@ def group_campaigns(
     hearing = hearings.get_hearing(session, case)
     responses = hearing_responses(session, hearing)
     found = group_near_duplicates(
-        [(row_id(r), r.body_text or "") for r in responses], threshold=threshold
+        [(row_id(r), r.body_text or "") for r in responses],
+        threshold=threshold,
+        quoted=proposal_text(hearing.spec_json),
     )
     old = campaign_groups(session, hearing)
     old_members: dict[int, set[int]] = {g.id: set() for g in old if g.id is not None}
@@ -81,6 +84,25 @@ def group_campaigns(
     _extend_group_reviews(session, hearing, kept, actor, now)
     by_response = {r.id: r for r in responses}
     return [_campaign_json(group, [by_response[m] for m in members]) for group, members in kept]
+
+
+def proposal_text(spec_json: str) -> str:
+    """Every text of a hearing's `spec_json` (introduction, background, purpose, the
+    items' wording ...), one per line: passages quoted from it make no campaign."""
+    texts: list[str] = []
+
+    def collect(value: Any) -> None:
+        if isinstance(value, str):
+            texts.append(value)
+        elif isinstance(value, dict):
+            for item in value.values():
+                collect(item)
+        elif isinstance(value, list):
+            for item in value:
+                collect(item)
+
+    collect(json.loads(spec_json or "{}"))
+    return "\n".join(texts)
 
 
 def _match_groups(
