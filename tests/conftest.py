@@ -173,6 +173,16 @@ def pytest_configure(config) -> None:
     os.environ.setdefault(SESSION_MARK, uuid.uuid4().hex)
 
 
+def _ends_with_this_process(proc: Path, cmd: str) -> bool:
+    """multiprocessing's resource tracker, started for this process by a spawn pool (the
+    ledger's concurrency test): it reads a pipe from this process and exits when this
+    process does, so it is not left behind."""
+    if "multiprocessing.resource_tracker" not in cmd:
+        return False
+    parent = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    return parent == os.getpid()
+
+
 def _marked_processes(mark: str) -> list[str]:
     """Processes (not this one) whose environment carries this session's mark."""
     found = []
@@ -183,6 +193,8 @@ def _marked_processes(mark: str) -> list[str]:
             environ = (proc / "environ").read_bytes()
             if f"{SESSION_MARK}={mark}".encode() in environ.split(b"\0"):
                 cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                if _ends_with_this_process(proc, cmd):
+                    continue
                 found.append(f"{proc.name}: {cmd.strip()[:160]}")
         except OSError:  # gone meanwhile, or not ours to read
             continue
