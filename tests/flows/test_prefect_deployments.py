@@ -19,7 +19,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -206,23 +206,17 @@ def test_circulate_hearing_triggered_through_the_api(installation):
     engine.dispose()
 
 
+# The scheduled run acts as on this day (the schedule's own parameters), so the test does
+# not depend on the day it runs: Thursday 16 May 2024 is 24/751's 14-day reminder day.
+REMINDER_DAY = date(2024, 5, 16)
+
+
 def test_scheduled_send_reminders_fires_and_queues_reminders(installation):
-    today = datetime.now(OSLO).date()
-    if not is_working_day(today):
-        pytest.skip(f"{today} is no Norwegian working day: no reminder is due")
+    assert is_working_day(REMINDER_DAY)
     engine = create_db_engine(installation.db_url)
-    deadline = today + timedelta(days=1)  # so today is on or after a reminder day
-    later = today + timedelta(days=400)
-    content = spec_text(
-        **{
-            'case: "24/750"': 'case: "24/751"',
-            "deadline: 2024-05-31": f"deadline: {deadline}",
-            'planned_codification: "2024-09"': f'planned_codification: "{later:%Y-%m}"',
-            "effective_date: 2025-09-01": "effective_date: null",
-        }
-    )
+    content = spec_text(**{'case: "24/750"': 'case: "24/751"'})
     create(engine, re.sub(r"(?m)^\s*expected_id:.*\n", "", content))  # new IDs for 24/751
-    circulated = datetime.combine(today - timedelta(days=60), datetime.min.time(), OSLO)
+    circulated = datetime(2024, 3, 22, 12, 0, tzinfo=OSLO)
     act(engine, Action.CIRCULATE, circulated, installation.data_dir / "letters", case="24/751")
 
     deployment = _deployments(installation)["send-reminders/weekdays-0700"]
@@ -238,6 +232,7 @@ def test_scheduled_send_reminders_fires_and_queues_reminders(installation):
                     "timezone": "Europe/Oslo",
                 },
                 "active": True,
+                "parameters": {"as_of": REMINDER_DAY.isoformat()},
             }
         ],
     )
