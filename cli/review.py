@@ -146,7 +146,7 @@ def set_command(
 ) -> None:
     """Record the review of a response: its stance, the items it is about, a note."""
     _check_stance(stance, accept_suggestion)
-    from services.review import record_review
+    from services.review_recording import record_review  # not campaigns (numpy)
 
     now = runtime.as_of_moment(as_of)
     with write_session(runtime.engine()) as session:  # straight to storage, with its audit row
