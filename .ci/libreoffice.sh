@@ -21,28 +21,7 @@ command -v soffice >/dev/null 2>&1 || missing+=(libreoffice-writer-nogui)
 has_liberation_sans || missing+=(fonts-liberation)
 [[ ${#missing[@]} -eq 0 ]] && exit 0
 
-SUDO=()
-if [[ $(id -u) -ne 0 ]]; then
-  if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-    SUDO=(sudo -n)
-  else
-    log "not root and no password-less sudo: install ${missing[*]} yourself" \
-      "(sudo apt-get install --no-install-recommends ${missing[*]})"
-    exit 1
-  fi
-fi
-
-output="$(mktemp)"
-trap 'rm -f "$output"' EXIT
-export DEBIAN_FRONTEND=noninteractive
-if ! {
-  "${SUDO[@]}" apt-get update -qq &&
-    "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
-} >"$output" 2>&1; then
-  tail -n 30 "$output" >&2
-  log "installing ${missing[*]} with apt-get failed"
-  exit 1
-fi
+bash "$(dirname "${BASH_SOURCE[0]}")/apt-install.sh" libreoffice "${missing[@]}"
 
 if ! command -v soffice >/dev/null 2>&1; then
   log "soffice is still missing after installing ${missing[*]}"
