@@ -11,6 +11,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from domain.calendar import OSLO
+
 stdout = Console(soft_wrap=True)
 stderr = Console(stderr=True)
 
@@ -44,3 +46,12 @@ def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]
 def error_line(message: str) -> None:
     """One line on stderr, as every user error is reported."""
     sys.stderr.write(f"hoering: error: {message}\n")
+
+
+def local_time(value: datetime | str | None) -> str:
+    """A stored moment (aware datetime, or ISO text from a JSON row) as Oslo wall time."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if isinstance(value, datetime):
+        return value.astimezone(OSLO).strftime("%Y-%m-%d %H:%M")
+    return ""

@@ -12,7 +12,6 @@ import json
 import sys
 import threading
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,7 +19,6 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from cli import output
-from domain.calendar import OSLO
 from domain.case_numbers import normalise_case_number
 from mail.sources import ImapSource, imap_password, open_source
 from services import runtime
@@ -42,14 +40,6 @@ AsOf = Annotated[
 ]
 PROGRESS_FROM = 5  # a bar for imports of more than a few messages
 OUTCOMES = ("matched", "unmatched", "duplicate", "quarantined")
-
-
-def _local(value: Any) -> str:
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    if isinstance(value, datetime):
-        return value.astimezone(OSLO).strftime("%Y-%m-%d %H:%M")
-    return ""
 
 
 def _yes_no(value: bool | None) -> str:
@@ -215,7 +205,7 @@ def list_command(
                 r["tracking_number"],
                 f"{r['sender_name'] or ''} <{r['sender_address'] or ''}>".strip(),
                 r["organisation"] or "(privatperson/ukjent)",
-                _local(r["received_at"]),
+                output.local_time(r["received_at"]),
                 _yes_no(r["late"]),
                 ", ".join(a["name"] or a["safe_name"] for a in r["attachments"]),
             )
@@ -248,7 +238,7 @@ def unmatched_command(json_out: JsonFlag = False) -> None:
         [
             (
                 r["id"],
-                _local(r["received_at"]),
+                output.local_time(r["received_at"]),
                 r["sender_address"],
                 r["subject"],
                 ", ".join(r["quoted_cases"]),
@@ -282,7 +272,7 @@ def quarantine_command(json_out: JsonFlag = False) -> None:
                 r["source"],
                 r["reason"],
                 r["size"],
-                _local(r["quarantined_at"]),
+                output.local_time(r["quarantined_at"]),
                 r["raw_path"],
             )
             for r in rows

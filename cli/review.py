@@ -17,7 +17,6 @@ from typer.core import TyperGroup
 
 from cli import output
 from cli.hearing import actor
-from domain.calendar import OSLO
 from domain.case_numbers import normalise_case_number
 from services import runtime
 from services.files import read_text_file
@@ -67,10 +66,6 @@ def _checked(case: str, as_of: str | None) -> str:
     return wanted
 
 
-def _local(value: Any) -> str:
-    return value.astimezone(OSLO).strftime("%Y-%m-%d %H:%M") if value else ""
-
-
 # --- review ------------------------------------------------------------------------------------
 
 
@@ -100,7 +95,7 @@ def list_command(
             (
                 row["tracking_number"],
                 who,
-                _local(row["received_at"]) + (" (late)" if row["late"] else ""),
+                output.local_time(row["received_at"]) + (" (late)" if row["late"] else ""),
                 row["suggested_stance_nb"] or "",
                 f"«{row['suggested_phrase']}»" if row["suggested_phrase"] else "",
                 row["stance_nb"] or "",
@@ -289,7 +284,7 @@ def history_command(case: Case, json_out: JsonFlag = False) -> None:
         ["at", "who", "response", "stance", "as suggested", "source"],
         [
             (
-                _local(e["at"]),
+                output.local_time(e["at"]),
                 e["actor"],
                 e["response"] or f"Kampanje {e['campaign']} ({e['members']})",
                 e["stance"],
