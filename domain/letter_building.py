@@ -7,7 +7,7 @@ same letter.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from domain.change_items import (
@@ -18,12 +18,16 @@ from domain.change_items import (
     MovedGoal,
     NewGoal,
 )
-from domain.competence import level_of_text
-from domain.decisions import Decisions, Outcome
+from domain.competence import is_stricter, level_of_text
+from domain.deadlines import RECOMMENDED_DEADLINE_MONTHS
+from domain.decisions import Decisions, ItemDecision, Outcome
+from domain.effective_date import add_months
 from domain.hearing_spec import HearingSpec
 from domain.letter_context import (
+    AdoptedGoalText,
     ChangeItemRow,
     ChangeKind,
+    ChangeSheetContext,
     Contact,
     Decision,
     HearingLetterContext,
@@ -84,14 +88,20 @@ def change_item_rows(
     spec: HearingSpec,
     specialties: Mapping[str, SpecialtyInfo],
     id_displays: Mapping[str, str],
+    goal_texts: Mapping[str, str] | None = None,
 ) -> tuple[ChangeItemRow, ...]:
-    """One table row per change item, in the spec's order."""
+    """One table row per change item, in the spec's order. `goal_texts` (goal ID -> its
+    text in the catalogue) gives a deleted goal its text."""
+    texts = goal_texts or {}
     return tuple(
-        _change_item_row(item, specialties[item.specialty].name, id_displays) for item in spec.items
+        _change_item_row(item, specialties[item.specialty].name, id_displays, texts)
+        for item in spec.items
     )
 
 
-def _change_item_row(item: ChangeItem, name: str, id_displays: Mapping[str, str]) -> ChangeItemRow:
+def _change_item_row(
+    item: ChangeItem, name: str, id_displays: Mapping[str, str], goal_texts: Mapping[str, str]
+) -> ChangeItemRow:
     comment = item.comment or ""
     match item:
         case NewGoal():
@@ -100,6 +110,8 @@ def _change_item_row(item: ChangeItem, name: str, id_displays: Mapping[str, str]
                 goal_id_display=id_displays[item.ref],
                 kind=ChangeKind.NEW_GOAL,
                 comment=comment,
+                new_text=item.text,
+                level_after=_level_word(item.text),
                 id_deferred=item.deferred,
                 reason=item.defer_reason or "",
             )
@@ -130,6 +142,7 @@ def _change_item_row(item: ChangeItem, name: str, id_displays: Mapping[str, str]
                 goal_id_display=item.goal_id,
                 kind=ChangeKind.DELETED_GOAL,
                 comment=comment,
+                old_text=goal_texts.get(item.goal_id),
                 reason=item.reason,
             )
         case HeadingChange():
@@ -192,8 +205,10 @@ def hearing_letter_context(
     id_displays: Mapping[str, str],
     recipients: Sequence[RecipientInfo],
     letter_date: date,
+    goal_texts: Mapping[str, str] | None = None,
 ) -> HearingLetterContext:
-    """The høringsbrev (with its recipient list) for a hearing about to be circulated."""
+    """The høringsbrev (with its recipient list) for a hearing about to be circulated.
+    `goal_texts` (goal ID -> text in the catalogue) gives deleted goals their text."""
     new_only = all(isinstance(item, NewGoal) for item in spec.items)
     return HearingLetterContext(
         case_number=spec.case,
@@ -203,11 +218,12 @@ def hearing_letter_context(
         introduction=spec.introduction,
         specialty_listings=specialty_listings(spec, specialties),
         deadline=spec.deadline,
+        short_deadline_reason=short_deadline_reason(spec, letter_date),
         background=spec.background,
         proposal_heading="Forslag til nye læringsmål" if new_only else "Forslag til endringer",
         proposed_goals=_proposed_goals(spec),
         purpose=spec.purpose,
-        change_items=change_item_rows(spec, specialties, id_displays),
+        change_items=change_item_rows(spec, specialties, id_displays, goal_texts),
         questions_intro=QUESTIONS_INTRO_NB,
         questions=tuple(spec.questions),
         planned_codification=spec.planned_codification,
@@ -218,6 +234,75 @@ def hearing_letter_context(
     )
 
 
+def short_deadline_reason(spec: HearingSpec, letter_date: date) -> str:
+    """The spec's reason for a deadline under three months, when it is under three
+    months from the letter's date (utredningsinstruksen 3-3); else nothing to print."""
+    reason = (spec.short_deadline_reason or "").strip()
+    if reason and spec.deadline < add_months(letter_date, RECOMMENDED_DEADLINE_MONTHS):
+        return reason
+    return ""
+
+
+def adopted_text(item: ChangeItem, decision: ItemDecision) -> tuple[str, str]:
+    """(text, elaboration) of a goal as adopted: the decision's text for adopt_amended,
+    else the proposed one; ('', '') for an item that changes no goal text."""
+    amended = decision.decision == Outcome.ADOPT_AMENDED
+    if isinstance(item, NewGoal):
+        text = decision.text if amended and decision.text else item.text
+        return text, (decision.elaboration if amended else None) or item.elaboration or ""
+    if isinstance(item, AmendedText):
+        return (decision.text if amended and decision.text else item.new_text), ""
+    return "", ""
+
+
+def _specialty_decision(
+    item: ChangeItem,
+    decision: ItemDecision,
+    name: str,
+    final_id: str | None,
+    proposed_id: str,
+    goal_texts: Mapping[str, str],
+) -> SpecialtyDecision:
+    dropped = decision.decision == Outcome.DROP
+    text, elaboration = adopted_text(item, decision)
+    heading = getattr(item, "heading", None) or ""
+    match item:
+        case MovedGoal():
+            text, heading = goal_texts.get(item.goal_id, ""), item.to_heading
+        case DeletedGoal():
+            text = goal_texts.get(item.goal_id, "")
+        case HeadingChange():
+            text = f"Temaoverskriften «{item.old_heading}» endres til «{item.new_heading}»."
+    return SpecialtyDecision(
+        specialty_name=name,
+        decision=Decision(decision.decision.value),
+        goal_id=None if dropped else final_id,
+        comment=decision.assessment,
+        stricter=isinstance(item, AmendedText) and not dropped and is_stricter(item.old_text, text),
+        kind=ChangeKind(item.kind),
+        text=text,
+        elaboration=elaboration,
+        heading=heading,
+        proposed_id=proposed_id if dropped else "",
+    )
+
+
+def adopted_goal_texts(rows: Sequence[SpecialtyDecision]) -> tuple[AdoptedGoalText, ...]:
+    """Every goal text in force after the decision, once, with the IDs it has."""
+    grouped: dict[tuple[str, str, str], list[str]] = {}
+    for row in rows:
+        if row.decision == Decision.DROP or not row.text or not row.goal_id:
+            continue
+        if row.kind not in (ChangeKind.NEW_GOAL, ChangeKind.AMENDED_TEXT, ChangeKind.MOVED_GOAL):
+            continue
+        key = (row.text, row.elaboration, row.heading)
+        grouped.setdefault(key, []).append(f"{row.goal_id} ({row.specialty_name})")
+    return tuple(
+        AdoptedGoalText(goal_ids=tuple(ids), text=t, elaboration=e, heading=h)
+        for (t, e, h), ids in grouped.items()
+    )
+
+
 def orientation_letter_context(
     spec: HearingSpec,
     decisions: Decisions,
@@ -225,20 +310,22 @@ def orientation_letter_context(
     final_ids: Mapping[str, str | None],
     codified_on: date,
     effective_date: date,
+    goal_texts: Mapping[str, str] | None = None,
+    proposed_ids: Mapping[str, str] | None = None,
 ) -> OrientationLetterContext:
-    """The orienteringsbrev: what was decided per specialty, final IDs, effective date."""
+    """The orienteringsbrev: what was decided per change item with the final IDs and the
+    adopted texts, what was not adopted and why, the effective date. `goal_texts` (goal
+    ID -> text before the decision) and `proposed_ids` (item ref -> ID as the høringsbrev
+    showed it) fill in moved and deleted goals and the items not adopted."""
+    texts, proposed = goal_texts or {}, proposed_ids or {}
     rows = []
     for item in spec.items:
         decision = decisions.for_item(item.ref)
         assert decision is not None  # codify refuses undecided items
+        shown = proposed.get(item.ref) or getattr(item, "goal_id", None) or ""
+        name = specialties[item.specialty].name
         rows.append(
-            SpecialtyDecision(
-                specialty_name=specialties[item.specialty].name,
-                decision=Decision(decision.decision.value),
-                goal_id=final_ids.get(item.ref) if decision.decision != Outcome.DROP else None,
-                comment=decision.assessment,
-                stricter=isinstance(item, AmendedText) and item.stricter,
-            )
+            _specialty_decision(item, decision, name, final_ids.get(item.ref), shown, texts)
         )
     return OrientationLetterContext(
         case_number=spec.case,
@@ -249,6 +336,43 @@ def orientation_letter_context(
         effective_date=effective_date,
         summary=decisions.summary or "",
         decisions=tuple(rows),
+        adopted_goals=adopted_goal_texts(rows),
         contact=_contact(spec),
         signatories=_signatories(spec),
+    )
+
+
+def adopted_change_sheet(
+    spec: HearingSpec,
+    decisions: Decisions,
+    specialties: Mapping[str, SpecialtyInfo],
+    final_ids: Mapping[str, str | None],
+    proposed_ids: Mapping[str, str],
+    sheet_date: date,
+    goal_texts: Mapping[str, str] | None = None,
+) -> ChangeSheetContext:
+    """The change sheet after codification: each row with its decision, the final ID
+    and the adopted text (what the hearing proposed, where the item was not adopted)."""
+    rows = []
+    for item, row in zip(
+        spec.items, change_item_rows(spec, specialties, proposed_ids, goal_texts), strict=True
+    ):
+        decision = decisions.for_item(item.ref)
+        assert decision is not None  # codify refuses undecided items
+        outcome = Decision(decision.decision.value)
+        changes: dict[str, object] = {"decision": outcome}
+        if outcome != Decision.DROP:
+            text, _ = adopted_text(item, decision)
+            final = final_ids.get(item.ref)
+            changes.update(id_deferred=False, goal_id_display=final or row.goal_id_display)
+            if text:
+                changes.update(new_text=text, level_after=_level_word(text))
+            if isinstance(item, AmendedText):
+                changes.update(stricter=is_stricter(item.old_text, text))
+        rows.append(replace(row, **changes))  # type: ignore[arg-type]
+    return ChangeSheetContext(
+        case_number=spec.case,
+        title=spec.title,
+        sheet_date=sheet_date,
+        change_items=tuple(rows),
     )

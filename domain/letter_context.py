@@ -100,7 +100,9 @@ class ChangeItemRow:
     `goal_id_display` is the ID as printed ('BLS-154', or 'HJS-xxx' when `id_deferred`).
     `old_text`/`new_text` hold the goal text (amended, deleted, new), the heading
     (heading change) or the place (moved goal) before and after.
-    `previous_goal_id` is set when the change gives the goal another ID.
+    `previous_goal_id` is set when the change gives the goal another ID. `reason` is why
+    the ID is deferred (new goal) or why the goal goes (deleted goal). `decision` is set
+    in the adopted change sheet: the row then shows the final ID and the adopted text.
     """
 
     specialty_name: str
@@ -115,10 +117,25 @@ class ChangeItemRow:
     id_deferred: bool = False
     previous_goal_id: str | None = None
     reason: str = ""
+    decision: Decision | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.kind, ChangeKind):
             raise TypeError(f"ChangeItemRow.kind must be a ChangeKind, got {self.kind!r}")
+
+    @property
+    def remark_nb(self) -> str:
+        """The letter's column 'Kommentar fra Helsedirektoratet': why the ID is deferred or
+        the goal goes, then the comment (each once)."""
+        parts = [self.reason.strip()] if self.reason.strip() else []
+        if self.comment.strip() and self.comment.strip() not in parts:
+            parts.append(self.comment.strip())
+        return " ".join(parts)
+
+    @property
+    def decision_nb(self) -> str:
+        """The change sheet's column 'Vedtak' ('Vedtatt', 'Ikke vedtatt', ...)."""
+        return self.decision.label_nb.capitalize() if self.decision else ""
 
     @property
     def change_nb(self) -> str:
@@ -193,6 +210,8 @@ def describe_change_nb(row: ChangeItemRow) -> str:
 def describe_id_effect_nb(row: ChangeItemRow) -> str:
     """What the change does to the goal's ID (change sheet column 'Effekt på ID')."""
     goal_id = row.goal_id_display
+    if row.decision is not None:
+        return _decided_id_effect_nb(row)
     if row.id_deferred:
         return f"ID bestemmes ved forskriftsfesting ({goal_id})"
     if row.kind is ChangeKind.DELETED_GOAL:
@@ -203,6 +222,22 @@ def describe_id_effect_nb(row: ChangeItemRow) -> str:
         return f"Ny ID reservert: {goal_id} (erstatter {row.previous_goal_id})"
     if row.kind is ChangeKind.NEW_GOAL:
         return f"Ny ID reservert: {goal_id}"
+    return f"ID beholdes: {goal_id}"
+
+
+def _decided_id_effect_nb(row: ChangeItemRow) -> str:
+    """The effect on the ID once decided: the final ID, or what happens to it."""
+    goal_id = row.goal_id_display
+    if row.decision is Decision.DROP:
+        if row.kind is ChangeKind.NEW_GOAL:
+            return f"Ikke vedtatt: {goal_id} tas ikke i bruk og gjenbrukes ikke"
+        return f"Ikke vedtatt: {goal_id} beholdes uendret" if goal_id else "Ingen endring"
+    if row.kind is ChangeKind.DELETED_GOAL:
+        return f"ID utgår og gjenbrukes ikke: {goal_id}"
+    if row.kind is ChangeKind.HEADING_CHANGE:
+        return "Ingen endring i ID"
+    if row.kind is ChangeKind.NEW_GOAL:
+        return f"Endelig ID: {goal_id}"
     return f"ID beholdes: {goal_id}"
 
 
@@ -255,6 +290,11 @@ class ChangeSheetContext(CaseDocument):
     sheet_date: date
     change_items: tuple[ChangeItemRow, ...]
 
+    @property
+    def decided(self) -> bool:
+        """The adopted change sheet (after codification) has a decision column."""
+        return any(item.decision is not None for item in self.change_items)
+
 
 @dataclass(frozen=True, kw_only=True)
 class HearingLetterContext(CaseLetter):
@@ -272,6 +312,7 @@ class HearingLetterContext(CaseLetter):
     proposed_goals: tuple[ProposedGoal, ...]
     purpose: str
     change_items: tuple[ChangeItemRow, ...]
+    short_deadline_reason: str = ""  # printed when the deadline is under three months
     questions_intro: str
     questions: tuple[str, ...]
     planned_codification: date | None
@@ -298,13 +339,23 @@ class HearingLetterContext(CaseLetter):
 
 @dataclass(frozen=True, kw_only=True)
 class SpecialtyDecision:
-    """The decision for one specialty; `goal_id` is the final ID (None when dropped)."""
+    """The decision on one change item; `goal_id` is the final ID (None when dropped).
+
+    `text` is the goal's text as adopted (for a deleted goal: the text that goes; for a
+    heading change: the sentence saying so); `proposed_id` is the ID the hearing proposed,
+    printed for an item that was not adopted.
+    """
 
     specialty_name: str
     decision: Decision
     goal_id: str | None
     comment: str = ""
     stricter: bool = False
+    kind: ChangeKind = ChangeKind.NEW_GOAL
+    text: str = ""
+    elaboration: str = ""
+    heading: str = ""
+    proposed_id: str = ""
 
     def __post_init__(self) -> None:
         if not isinstance(self.decision, Decision):
@@ -312,13 +363,26 @@ class SpecialtyDecision:
 
 
 @dataclass(frozen=True, kw_only=True)
+class AdoptedGoalText:
+    """One adopted goal text with every final ID it is codified under, printed once
+    ('AMM-068 (Akutt- og mottaksmedisin), BLS-154 (Blodsykdommer)')."""
+
+    goal_ids: tuple[str, ...]
+    text: str
+    elaboration: str = ""
+    heading: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
 class OrientationLetterContext(CaseLetter):
-    """The orienteringsbrev sent after codification. `summary` is staff Markdown."""
+    """The orienteringsbrev sent after codification. `summary` is staff Markdown;
+    `adopted_goals` are the goal texts in force after the decision (new, amended, moved)."""
 
     codification_date: date
     effective_date: date
     summary: str
     decisions: tuple[SpecialtyDecision, ...]
+    adopted_goals: tuple[AdoptedGoalText, ...] = ()
     signatories: tuple[Signatory, ...]
 
 

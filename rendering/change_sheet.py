@@ -2,7 +2,9 @@
 
 Sheet "Oversikt" has one row per change item; then one sheet per specialty (in the
 order the specialties first appear) with each change, its reason and its effect on
-the IDs. The file is deterministic: fixed workbook properties and zip entry times.
+the IDs. The adopted change sheet (after codification) has a last column "Vedtak", the
+final IDs and the adopted texts. The file is deterministic: fixed workbook properties
+and zip entry times.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ SPECIALTY_HEADERS = (
     "Effekt på ID",
     "Kommentar",
 )
+DECISION_HEADER = "Vedtak"
 
 
 def _yes_no(value: bool) -> str:
@@ -79,16 +82,30 @@ def _specialty_row(item: ChangeItemRow) -> tuple[str, ...]:
 
 def build_change_workbook(context: ChangeSheetContext) -> Workbook:
     """The workbook of the change sheet (not yet saved)."""
+    decided = context.decided
+    extra = (DECISION_HEADER,) if decided else ()
+
+    def with_decision(item: ChangeItemRow, row: tuple[str, ...]) -> tuple[str, ...]:
+        return (*row, item.decision_nb) if decided else row
+
     workbook = new_workbook()
     add_table_sheet(
-        workbook, OVERVIEW_SHEET, OVERVIEW_HEADERS, [_overview_row(i) for i in context.change_items]
+        workbook,
+        OVERVIEW_SHEET,
+        OVERVIEW_HEADERS + extra,
+        [with_decision(i, _overview_row(i)) for i in context.change_items],
     )
 
     by_specialty: dict[str, list[ChangeItemRow]] = {}
     for item in context.change_items:
         by_specialty.setdefault(item.specialty_name, []).append(item)
     for specialty, items in by_specialty.items():
-        add_table_sheet(workbook, specialty, SPECIALTY_HEADERS, [_specialty_row(i) for i in items])
+        add_table_sheet(
+            workbook,
+            specialty,
+            SPECIALTY_HEADERS + extra,
+            [with_decision(i, _specialty_row(i)) for i in items],
+        )
 
     set_workbook_properties(
         workbook,

@@ -9,6 +9,7 @@ from domain.calendar import format_date_nb, oslo_date
 from domain.letter_building import hearing_letter_context
 from services.hearing_records import (
     case_folder,
+    goal_texts,
     id_displays,
     queue_to_recipients,
     recipient_infos,
@@ -31,6 +32,7 @@ def circulate_effects(session, hearing, facts, outcome, now, letters_dir) -> dic
         id_displays(session, hearing),
         recipient_infos(session, hearing),
         circulated_on,
+        goal_texts(session, spec),
     )
     folder = case_folder(letters_dir, spec.case)
     document_number = f"{spec.case}-1"

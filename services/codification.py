@@ -15,15 +15,19 @@ from domain.change_items import AmendedText, DeletedGoal, HeadingChange, MovedGo
 from domain.competence import level_of_text
 from domain.decisions import RESOLVE_NEXT, Outcome
 from domain.errors import UserError
-from domain.letter_building import hearing_letter_context, orientation_letter_context
+from domain.letter_building import (
+    adopted_change_sheet,
+    adopted_text,
+    orientation_letter_context,
+)
 from services.hearing_records import (
     allocate_document_number,
     case_folder,
     current_version,
+    goal_texts,
     id_displays,
     items,
     queue_to_recipients,
-    recipient_infos,
     record_letter,
     specialty_infos,
 )
@@ -42,6 +46,8 @@ def codify_effects(session, hearing, facts, outcome, now, letters_dir) -> dict[s
     assert decisions is not None and outcome.effective_date is not None
     effective = outcome.effective_date
     codified_on = oslo_date(now)
+    texts_before = goal_texts(session, spec)
+    proposed_ids = id_displays(session, hearing)
     final_ids = _apply_decisions(session, hearing, spec, decisions, effective, now)
     hearing.decisions_json = decisions.model_dump_json()
     hearing.codified_on = codified_on
@@ -49,7 +55,7 @@ def codify_effects(session, hearing, facts, outcome, now, letters_dir) -> dict[s
     session.flush()
     specialties = specialty_infos(session)
     context = orientation_letter_context(
-        spec, decisions, specialties, final_ids, codified_on, effective
+        spec, decisions, specialties, final_ids, codified_on, effective, texts_before, proposed_ids
     )
     folder = case_folder(letters_dir, spec.case)
     slug = spec.case.replace("/", "-")
@@ -59,13 +65,9 @@ def codify_effects(session, hearing, facts, outcome, now, letters_dir) -> dict[s
     record_letter(
         session, hearing, "orienteringsbrev", letter_path, letter_sha, now, document_number
     )
-    sheet_context = hearing_letter_context(
-        spec,
-        specialties,
-        id_displays(session, hearing),
-        recipient_infos(session, hearing),
-        codified_on,
-    ).change_sheet()
+    sheet_context = adopted_change_sheet(
+        spec, decisions, specialties, final_ids, proposed_ids, codified_on, texts_before
+    )
     sheet_path = folder / f"endringsoversikt-vedtatt-{slug}.xlsx"
     sheet_sha = write_change_sheet(sheet_context, sheet_path)
     record_letter(session, hearing, "endringsoversikt-vedtatt", sheet_path, sheet_sha, now)
@@ -141,8 +143,7 @@ def _apply_item(session, spec, item, decision, row, effective, now) -> str | Non
         return getattr(item, "goal_id", None)
     if isinstance(item, AmendedText):
         current = _version_in_force(session, item.goal_id, spec.case)
-        text = decision.text if decision.decision == Outcome.ADOPT_AMENDED else item.new_text
-        _new_version(session, current, effective, source, text=text)
+        _new_version(session, current, effective, source, text=adopted_text(item, decision)[0])
         return item.goal_id
     if isinstance(item, MovedGoal):
         current = _version_in_force(session, item.goal_id, spec.case)
@@ -185,8 +186,7 @@ def _add_new_goal(session, spec, item, decision, row, effective, now) -> str | N
     goal_id = reservation.goal_id
     if goal_id is None:  # _resolve gives a deferred reservation its ID, or refuses
         raise UserError(f"hearing {spec.case}: {key} has no learning-goal ID; resolve it first")
-    amended = decision.decision == Outcome.ADOPT_AMENDED
-    text = decision.text if amended else item.text
+    text, elaboration = adopted_text(item, decision)
     level = level_of_text(text)
     session.add(
         LearningGoalRow(
@@ -196,7 +196,7 @@ def _add_new_goal(session, spec, item, decision, row, effective, now) -> str | N
             catalogue_code=item.specialty,
             version=1,
             text=text,
-            elaboration=(decision.elaboration if amended else None) or item.elaboration,
+            elaboration=elaboration or None,
             heading=item.heading,
             training_part=item.training_part,
             level=level.name.lower() if level else None,

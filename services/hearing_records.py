@@ -206,3 +206,16 @@ def current_version(session: Session, goal_id: str) -> LearningGoalRow | None:
         .where(LearningGoalRow.goal_id == goal_id, col(LearningGoalRow.valid_to).is_(None))
         .order_by(col(LearningGoalRow.version).desc())
     ).first()
+
+
+def goal_texts(session: Session, spec: HearingSpec) -> dict[str, str]:
+    """Goal ID -> the text of its version in force, for every existing goal the spec's
+    items change (a deleted goal's letter row shows the text that goes)."""
+    texts = {}
+    for item in spec.items:
+        goal_id = getattr(item, "goal_id", None)
+        if goal_id is not None and goal_id not in texts:
+            current = current_version(session, goal_id)
+            if current is not None:
+                texts[goal_id] = current.text
+    return texts

@@ -623,7 +623,7 @@ def test_orientation_letter(tmp_path: Path) -> None:
         ],
         ["Urologi", "–", "Ikke vedtatt", "Fagmiljøet mente læringsmålet ikke passer."],
     ]
-    assert "De vedtatte læringsmålene trer i kraft 1. september 2025." in text
+    assert "De vedtatte endringene trer i kraft 1. september 2025." in text
     assert "Læringsmålene vises i Kompetanseportalen fra 1. september 2025" in text
     assert "HJS-071 (Hjertesykdommer)" in paragraphs
     assert "videreføres ikke godkjenninger som er gitt etter det tidligere kravet" in text
@@ -663,6 +663,7 @@ def test_receipt_and_reminder(tmp_path: Path) -> None:
 
 def test_missing_field_fails_loudly(tmp_path: Path) -> None:
     shutil.copy(letters.TEMPLATES_DIR / "kvittering.md.j2", tmp_path / "kvittering.md.j2")
+    shutil.copy(letters.TEMPLATES_DIR / "_brev.md.j2", tmp_path / "_brev.md.j2")
     with (tmp_path / "kvittering.md.j2").open("a", encoding="utf-8") as template:
         template.write("\nTelefon: {{ contact.phone }}\n")
     with pytest.raises(LetterTemplateError, match=r"kvittering\.md\.j2, line \d+: .*phone"):
