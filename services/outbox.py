@@ -410,6 +410,9 @@ def send_pending(
         raise ValueError("send_pending needs an aware `now`")
     if limit is not None and limit < 0:
         raise UserError(f"--limit: {limit} is negative; give 0 or more messages")
+    # The receipt letters are rendered here (python-docx): not imported by the listings.
+    from services.receipts import attach_receipt_letters
+
     report = SendReport(transport=transport.name, as_of=now)
     hearing_id = None
     if case is not None:
@@ -427,6 +430,7 @@ def send_pending(
                 if cancelled:
                     continue
                 break
+            batch = attach_receipt_letters(engine, batch, data_dir / "letters", now)
             if with_pdf:
                 ensure_pdfs([p for m in batch for p in m.attachments if p.suffix == DOCX_SUFFIX])
             outcomes: list[_Outcome] = []

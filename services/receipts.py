@@ -2,9 +2,14 @@
 
 The letter is rendered from `templates/letters/kvittering.md.j2` and queued as the
 text of the e-mail; its subject carries the case number and our reference, so a
-reply to it is matched to the case. No receipt goes to a message sent by a machine
-(auto-reply, bounce, list), to a no-reply address or to our own post room, which
-would start a mail loop.
+reply to it is matched to the case. The same letter goes with the e-mail as a .docx,
+like every other letter: `attach_receipt_letters` renders it when the outbox sends the
+receipt (rendering a .docx costs about a tenth of a second, too much for every message
+of an import), dated the day the receipt was queued, so it says what the e-mail says;
+it is recorded as a letter of the case (variant: our reference).
+
+No receipt goes to a message sent by a machine (auto-reply, bounce, list), to a
+no-reply address or to our own post room, which would start a mail loop.
 
 `queue_receipt` queues one through `storage.outbox_queue.queue_message`. `queue_receipts`
 queues a whole import batch in one statement: it writes the rows `queue_message`
@@ -14,18 +19,26 @@ flush per message cost an import more than parsing the message did.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
+from pathlib import Path
 from typing import Protocol
 
+from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from domain.calendar import oslo_date
 from domain.hearing_spec import HearingSpec
 from domain.letter_context import HELSEDIREKTORATET, Contact, ReceiptContext
-from rendering.letters import render_markdown
+from mail.outgoing import OutgoingMessage
+from rendering.letters import render_docx, render_markdown
+from services.hearing_records import case_folder, load_spec, record_letter
+from storage.db import write_session
 from storage.hearing_models import HearingRow, OutboxMessageRow
+from storage.intake_models import ResponseRow
 from storage.outbox_queue import queue_message, stable_message_id
 
 RECEIPT_KIND = "kvittering"
@@ -188,3 +201,58 @@ def queue_receipts(
     session.flush()
     queued.update({response_id: row.id for response_id, row in rows})
     return queued  # type: ignore[return-value]
+
+
+def receipt_letter_path(letters_dir: Path, case: str, tracking_number: str) -> Path:
+    """Where the kvittering of one response is written: one file per our reference."""
+    name = f"{RECEIPT_KIND}-{tracking_number.replace('/', '-')}.docx"
+    return case_folder(letters_dir, case) / name
+
+
+def attach_receipt_letters(
+    engine: Engine, messages: Sequence[OutgoingMessage], letters_dir: Path, now: datetime
+) -> list[OutgoingMessage]:
+    """`messages` with the kvittering letter (.docx) attached to each receipt that has
+    none yet: rendered, recorded as a letter and stored on its outbox row, in one
+    transaction. Other messages are returned unchanged."""
+    wanted = [m for m in messages if m.kind == RECEIPT_KIND and not m.attachments]
+    if not wanted:
+        return list(messages)
+    attached: dict[int, tuple[Path, ...]] = {}
+    with write_session(engine) as session:
+        for message in wanted:
+            path = _render_receipt_letter(session, message.row_id, letters_dir, now)
+            if path is not None:
+                attached[message.row_id] = (path,)
+    return [
+        replace(m, attachments=attached[m.row_id]) if m.row_id in attached else m for m in messages
+    ]
+
+
+def _render_receipt_letter(
+    session: Session, outbox_id: int, letters_dir: Path, now: datetime
+) -> Path | None:
+    row = session.get(OutboxMessageRow, outbox_id)
+    response_id = (row.dedupe_key.rsplit(":", 1)[-1] if row else "").strip()
+    if row is None or row.hearing_id is None or not response_id.isdigit():
+        return None
+    response = session.get(ResponseRow, int(response_id))
+    hearing = session.get(HearingRow, row.hearing_id)
+    if response is None or hearing is None or response.tracking_number is None:
+        return None
+    context = receipt_context(hearing, load_spec(hearing), response, row.queued_at)
+    path = receipt_letter_path(letters_dir, hearing.case_number, response.tracking_number)
+    sha256 = render_docx(RECEIPT_KIND, context, path)
+    record_letter(
+        session,
+        hearing,
+        RECEIPT_KIND,
+        path,
+        sha256,
+        now,
+        document_number=response.tracking_number,
+        variant=response.tracking_number,
+    )
+    row.attachments_json = json.dumps([str(path)])
+    session.add(row)
+    return path
