@@ -182,11 +182,18 @@ def recipient_groups(recipients: Sequence[RecipientInfo]) -> tuple[RecipientGrou
     return tuple(groups)
 
 
-def _proposed_goals(spec: HearingSpec) -> tuple[ProposedGoal, ...]:
-    seen: dict[tuple[str, str, str], None] = {}
+def _proposed_goals(
+    spec: HearingSpec, specialties: Mapping[str, SpecialtyInfo]
+) -> tuple[ProposedGoal, ...]:
+    """Each new goal text once, with the specialties that get it."""
+    seen: dict[tuple[str, str, str], list[str]] = {}
     for goal in spec.new_goals:
-        seen.setdefault((goal.text, goal.elaboration or "", goal.heading), None)
-    return tuple(ProposedGoal(text=t, elaboration=e, heading=h) for t, e, h in seen)
+        names = seen.setdefault((goal.text, goal.elaboration or "", goal.heading), [])
+        names.append(specialties[goal.specialty].name)
+    return tuple(
+        ProposedGoal(text=t, elaboration=e, heading=h, specialty_names=tuple(names))
+        for (t, e, h), names in seen.items()
+    )
 
 
 def _contact(spec: HearingSpec) -> Contact:
@@ -221,7 +228,7 @@ def hearing_letter_context(
         short_deadline_reason=short_deadline_reason(spec, letter_date),
         background=spec.background,
         proposal_heading="Forslag til nye læringsmål" if new_only else "Forslag til endringer",
-        proposed_goals=_proposed_goals(spec),
+        proposed_goals=_proposed_goals(spec, specialties),
         purpose=spec.purpose,
         change_items=change_item_rows(spec, specialties, id_displays, goal_texts),
         questions_intro=QUESTIONS_INTRO_NB,
@@ -322,7 +329,7 @@ def orientation_letter_context(
     for item in spec.items:
         decision = decisions.for_item(item.ref)
         assert decision is not None  # codify refuses undecided items
-        shown = proposed.get(item.ref) or getattr(item, "goal_id", None) or ""
+        shown = getattr(item, "goal_id", None) or proposed.get(item.ref) or ""
         name = specialties[item.specialty].name
         rows.append(
             _specialty_decision(item, decision, name, final_ids.get(item.ref), shown, texts)

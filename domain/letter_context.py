@@ -86,11 +86,13 @@ class SpecialtyListing:
 
 @dataclass(frozen=True, kw_only=True)
 class ProposedGoal:
-    """A learning-goal text proposed for codification, with its 'Utdypende tekst'."""
+    """A learning-goal text proposed for codification, with its 'Utdypende tekst' and the
+    specialties it is proposed in."""
 
     text: str
     elaboration: str = ""
     heading: str = ""
+    specialty_names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
