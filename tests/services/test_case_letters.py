@@ -32,7 +32,7 @@ from domain.letter_building import adopted_text
 from domain.lifecycle import Action
 from rendering.change_sheet import DECISION_HEADER, SPECIALTY_HEADERS
 from rendering.letters import render_docx
-from services import hearings
+from services import hearings, summary
 from services.reminders import reminder_context
 from services.review_recording import record_review
 from storage.blobs import BlobStore
@@ -256,7 +256,7 @@ def flat(text: str) -> str:
 def sheet_rows(path: Path) -> list[dict[str, str]]:
     """Every row of the per-specialty sheets, by header."""
     workbook = load_workbook(path)
-    rows = []
+    rows: list[dict[str, str]] = []
     for sheet in workbook.worksheets[1:]:
         values = [
             [c if c is not None else "" for c in r] for r in sheet.iter_rows(values_only=True)
@@ -276,7 +276,11 @@ def assert_letter(path: Path, *, our_ref: str, officer: str, day: date, subject:
     assert f"Vår ref.: {our_ref}\n" in head
     assert f"Saksbehandler: {officer}" in head
     assert f"Dato: {format_date_nb(day)}" in head
-    headings = [flat(p.text) for p in Document(str(path)).paragraphs if p.style.name == "Heading 1"]
+    headings = [
+        flat(p.text)
+        for p in Document(str(path)).paragraphs
+        if p.style and p.style.name == "Heading 1"
+    ]
     assert flat(subject) in headings[0], headings  # the emne line, right after the head
     assert "Vennlig hilsen" in texts
     return text
@@ -306,9 +310,9 @@ def check_hearing_letter(engine, case: CaseLetters) -> None:
         if isinstance(item, DeletedGoal):
             assert row is not None and flat(item.reason) in flat(row[-1]), row
             assert catalogue_text(engine, item.goal_id, case.circulated_on) in flat(row[2]), row
-    for row in sheet_rows(case.change_sheet):
-        if row["Type endring"] == "Nytt læringsmål":
-            assert row["Tekst etter"].strip(), row
+    for sheet_row in sheet_rows(case.change_sheet):
+        if sheet_row["Type endring"] == "Nytt læringsmål":
+            assert sheet_row["Tekst etter"].strip(), sheet_row
 
 
 def check_orientation_letter(case: CaseLetters) -> None:
@@ -380,6 +384,26 @@ def check_receipt_and_reminder(case: CaseLetters) -> None:
     )
 
 
+def check_summary(engine, case: CaseLetters, tmp_path: Path) -> None:
+    """The høringsoppsummering is a document of the case, not a letter to someone: no
+    addressee, no Deres ref. and no signature, but Vår ref., saksbehandler, dato and emne."""
+    spec, decisions = case.spec, case.decisions
+    assert decisions is not None
+    with write_session(engine) as session:
+        files = summary.write_summary(
+            session, spec.case, _at(decisions.decided_on, 12), tmp_path / "letters", decisions
+        )
+    texts = paragraphs(files.docx)
+    head = texts[0]
+    assert f"Vår ref.: {spec.case}\n" in head and f"Saksbehandler: {spec.case_officer.name}" in head
+    assert "Dato: " in head
+    document = Document(str(files.docx))
+    headings = [
+        flat(p.text) for p in document.paragraphs if p.style and p.style.name == "Heading 1"
+    ]
+    assert flat(spec.title) in headings[0]
+
+
 @pytest.mark.parametrize(("spec_path", "decisions_path"), example_hearings())
 def test_every_letter_of_each_example_hearing(engine, tmp_path, spec_path, decisions_path):
     decisions = decisions_path.read_text(encoding="utf-8") if decisions_path else None
@@ -388,6 +412,7 @@ def test_every_letter_of_each_example_hearing(engine, tmp_path, spec_path, decis
     check_receipt_and_reminder(case)
     if decisions is not None:
         check_orientation_letter(case)
+        check_summary(engine, case, tmp_path)
 
 
 def test_every_letter_of_a_revision_with_every_reason(engine, tmp_path):
