@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -11,8 +12,9 @@ from zipfile import ZipFile
 from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from domain.letter_context import ChangeItemRow, ChangeKind, ChangeSheetContext
+from domain.letter_context import ChangeItemRow, ChangeKind, ChangeSheetContext, Decision
 from rendering.change_sheet import (
+    DECISION_HEADER,
     OVERVIEW_HEADERS,
     SPECIALTY_HEADERS,
     write_change_sheet,
@@ -248,3 +250,40 @@ def test_record_values_stay_literal_text(tmp_path: Path) -> None:
     assert overview["G2"].data_type == "s"
     specialty = workbook[workbook.sheetnames[1]]
     assert specialty["I2"].value == "tekst med kontrolltegn fjernet"
+
+
+def test_adopted_sheet_has_final_ids_adopted_texts_and_a_decision_column(tmp_path: Path) -> None:
+    items = (
+        ChangeItemRow(
+            specialty_name="Hjertesykdommer",
+            goal_id_display="HJS-101",
+            kind=ChangeKind.NEW_GOAL,
+            new_text="Under supervisjon kunne delta i kliniske studier.",
+            decision=Decision.ADOPT_AMENDED,
+        ),
+        ChangeItemRow(
+            specialty_name="Hjertesykdommer",
+            goal_id_display="HJS-102",
+            kind=ChangeKind.NEW_GOAL,
+            new_text="Ha kunnskap om kliniske studier.",
+            decision=Decision.DROP,
+        ),
+    )
+    context = ChangeSheetContext(
+        case_number="24/750", title="Vedtak", sheet_date=date(2024, 9, 16), change_items=items
+    )
+    path = tmp_path / "vedtatt.xlsx"
+    write_change_sheet(context, path)
+    workbook = load_workbook(path)
+    assert values(workbook["Oversikt"])[0][-1] == DECISION_HEADER
+    sheet = values(workbook["Hjertesykdommer"])
+    rows = [dict(zip((*SPECIALTY_HEADERS, DECISION_HEADER), r, strict=True)) for r in sheet[1:]]
+    assert [r[DECISION_HEADER] for r in rows] == ["Vedtatt med endringer", "Ikke vedtatt"]
+    assert rows[0]["Tekst etter"] == "Under supervisjon kunne delta i kliniske studier."
+    assert rows[0]["Effekt på ID"] == "Endelig ID: HJS-101"
+    assert rows[1]["Effekt på ID"] == "Ikke vedtatt: HJS-102 tas ikke i bruk og gjenbrukes ikke"
+    # The sheet sent with the høringsbrev has no decision column.
+    write_change_sheet(
+        replace(context, change_items=tuple(replace(i, decision=None) for i in items)), path
+    )
+    assert DECISION_HEADER not in values(load_workbook(path)["Oversikt"])[0]

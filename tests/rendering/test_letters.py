@@ -20,6 +20,7 @@ from jinja2 import meta
 from domain.errors import UserError
 from domain.letter_context import (
     CONTEXT_TYPES,
+    AdoptedGoalText,
     ChangeItemRow,
     ChangeKind,
     Contact,
@@ -299,8 +300,10 @@ def test_hearing_letter_reproduces_24_750(tmp_path: Path) -> None:
     assert "Frist for høringsinnspill er 31. mai 2024." in text
     assert (
         "Innspill sendes til Helsedirektoratets postmottak (postmottak@helsedir.no), "
-        "med referanse til saksnummer 24/750." in text
+        "gjerne med referanse til saksnummer 24/750." in text
     )
+    assert text.count("Frist for høringsinnspill er") == 1
+    assert "Denne høringen bør, for regionale helseforetak, distribueres videre" in text
     assert (
         "Ved spørsmål om høringen, vennligst ta kontakt med seniorrådgiver Marie Thoresen "
         "(marie.thoresen@helsedir.no)." in text
@@ -419,6 +422,7 @@ def test_other_change_kinds_get_a_change_column(tmp_path: Path) -> None:
             kind=ChangeKind.DELETED_GOAL,
             old_text="Ha kunnskap om Burkitts lymfom.",
             comment="Dekkes av BLS-047.",
+            reason="Burkitts lymfom behandles ved regionsykehus.",
         ),
         ChangeItemRow(
             specialty_name="Blodsykdommer",
@@ -450,9 +454,37 @@ def test_other_change_kinds_get_a_change_column(tmp_path: Path) -> None:
     assert table[3][1:] == [
         "BLS-046",
         "Læringsmålet utgår: «Ha kunnskap om Burkitts lymfom.».",
-        "Dekkes av BLS-047.",
+        "Burkitts lymfom behandles ved regionsykehus. Dekkes av BLS-047.",
     ]
     assert table[4][2] == "Temaoverskriften endres fra «Lymfomer» til «Lymfomer og myelomatose»."
+
+
+def test_deferred_id_shows_its_reason_and_short_deadline_its_reason() -> None:
+    reason = "Eksakt læringsmåls-ID bestemmes etter høringen."
+    rows = tuple(
+        replace(row, comment="", reason=reason) if row.id_deferred else row for row in change_rows()
+    )
+    markdown = render_markdown(
+        "hoeringsbrev",
+        hearing_context(change_items=rows, short_deadline_reason="Opptaket starter i august."),
+    )
+    hjs = next(line for line in markdown.splitlines() if "HJS\\-xxx" in line)
+    assert "Eksakt læringsmåls\\-ID bestemmes etter høringen\\." in hjs
+    assert "Høringsfristen er kortere enn tre måneder. Opptaket starter i august\\." in markdown
+    assert "kortere enn tre måneder" not in render_markdown("hoeringsbrev", hearing_context())
+
+
+def test_several_proposed_texts_are_labelled_with_their_specialties() -> None:
+    goals = (
+        ProposedGoal(text="Tekst A.", heading="Kliniske studier", specialty_names=("Geriatri",)),
+        ProposedGoal(text="Tekst B.", heading="Kliniske studier", specialty_names=("Urologi",)),
+    )
+    markdown = render_markdown("hoeringsbrev", hearing_context(proposed_goals=goals))
+    assert (
+        "**Læringsmålstekst som forskriftsfestes** i Geriatri, under temaoverskriften "
+        "«Kliniske studier»:" in markdown
+    )
+    assert "**Læringsmålstekst som forskriftsfestes** i Urologi" in markdown
 
 
 # --- Record text stays literal ---------------------------------------------------------
@@ -629,6 +661,45 @@ def test_orientation_letter(tmp_path: Path) -> None:
     assert "videreføres ikke godkjenninger som er gitt etter det tidligere kravet" in text
     assert "fastsatt endringer i spesialistforskriftens vedlegg 2" in text
     assert "16. september 2024" in text
+
+
+def test_orientation_letter_states_adopted_texts_and_what_was_not_adopted() -> None:
+    context = replace(
+        orientation_context(),
+        decisions=(
+            *orientation_context().decisions[:2],
+            replace(
+                orientation_context().decisions[2], kind=ChangeKind.NEW_GOAL, proposed_id="URO-090"
+            ),
+            SpecialtyDecision(
+                specialty_name="Blodsykdommer",
+                decision=Decision.ADOPT,
+                goal_id="BLS-046",
+                kind=ChangeKind.DELETED_GOAL,
+                text="Ha kunnskap om Burkitts lymfom.",
+            ),
+        ),
+        adopted_goals=(
+            AdoptedGoalText(
+                goal_ids=("BLS-154 (Blodsykdommer)", "HJS-071 (Hjertesykdommer)"),
+                text=GOAL_TEXT,
+                elaboration=ELABORATION,
+                heading="Kliniske studier",
+            ),
+        ),
+    )
+    markdown = render_markdown("orienteringsbrev", context)
+    assert (
+        "BLS\\-154 \\(Blodsykdommer\\), HJS\\-071 \\(Hjertesykdommer\\), temaoverskrift "
+        "«Kliniske studier»:" in markdown
+    )
+    assert markdown.count("Ha kunnskap om kliniske studier, herunder formål") == 1
+    assert "## Læringsmål som utgår" in markdown
+    assert "- BLS\\-046 (Blodsykdommer): «Ha kunnskap om Burkitts lymfom\\.»" in markdown
+    assert (
+        "- Urologi (nytt læringsmål, URO\\-090): Fagmiljøet mente læringsmålet ikke "
+        "passer\\." in markdown
+    )
 
 
 def test_orientation_letter_without_stricter_goals_keeps_approvals() -> None:
