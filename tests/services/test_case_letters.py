@@ -12,6 +12,8 @@ here with a deferred ID, a short deadline, an amended, a deleted and a dropped i
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -203,6 +205,13 @@ def run_hearing(engine, tmp_path: Path, spec_text: str, decisions_text: str | No
         ).one()
     assert receipt.status == "sent", receipt.last_error
     (kvittering,) = (Path(p) for p in json.loads(receipt.attachments_json))
+    sent = [
+        email.message_from_bytes(f.read_bytes(), policy=email.policy.default)
+        for f in (data_dir / "outbox-sent").rglob("*.eml")
+    ]
+    (receipt_mail,) = (m for m in sent if str(m["Subject"]).startswith("Kvittering"))
+    attached = [a.get_filename() for a in receipt_mail.iter_attachments()]
+    assert attached == [kvittering.name], attached
     case = CaseLetters(
         spec=spec,
         decisions=None,
