@@ -30,9 +30,8 @@ from domain.calendar import OSLO, format_date_nb
 from domain.change_items import AmendedText, DeletedGoal, NewGoal
 from domain.decisions import Decisions, Outcome, parse_decisions
 from domain.hearing_spec import HearingSpec, parse_hearing_spec
-from domain.letter_building import adopted_text
 from domain.lifecycle import Action
-from rendering.change_sheet import DECISION_HEADER, SPECIALTY_HEADERS
+from rendering.change_sheet import DECISION_HEADER
 from rendering.letters import render_docx
 from services import hearings, summary
 from services.reminders import reminder_context
@@ -345,9 +344,11 @@ def check_orientation_letter(case: CaseLetters) -> None:
             assert flat(decision.assessment) in flat(text)
             continue
         final_id = case.final_ids[item.ref]
-        adopted, _ = adopted_text(item, decision)
         if not isinstance(item, (NewGoal, AmendedText)):
             continue
+        proposed = item.text if isinstance(item, NewGoal) else item.new_text
+        adopted = decision.text if decision.decision == Outcome.ADOPT_AMENDED else proposed
+        assert adopted is not None
         assert final_id, item.ref
         # The paragraph naming the final ID is followed by the adopted text.
         label = next(i for i, t in enumerate(texts) if final_id in t and t.endswith(":"))
@@ -355,7 +356,6 @@ def check_orientation_letter(case: CaseLetters) -> None:
         row = sheet[final_id]
         assert flat(row["Tekst etter"]) == flat(adopted)
         assert row[DECISION_HEADER] == decision.decision.label_nb.capitalize()
-    assert SPECIALTY_HEADERS[-1] != DECISION_HEADER
 
 
 def catalogue_text(engine, goal_id: str, day: date) -> str:
@@ -432,9 +432,9 @@ def test_every_letter_of_a_revision_with_every_reason(engine, tmp_path):
     brev = flat("\n".join(paragraphs(case.hoeringsbrev)))
     assert flat(SHORT_REASON) in brev
     rows = table_rows(case.hoeringsbrev)
-    hjs = next(r for r in rows if r[1] == "HJS-xxx")
+    hjs = next(r for r in rows if r[1].startswith("HJS-xxx"))
     assert flat(DEFER_REASON) in flat(hjs[-1])
-    deleted = next(r for r in rows if r[1] == "BLS-002")
+    deleted = next(r for r in rows if r[1].startswith("BLS-002"))
     assert _catalogue_text("BLS-002") in flat(deleted[2]) and DELETE_REASON in deleted[-1]
 
     orientation = flat("\n".join(paragraphs(case.orienteringsbrev)))
