@@ -283,15 +283,20 @@ def _specialty_decision(
     return SpecialtyDecision(
         specialty_name=name,
         decision=Decision(decision.decision.value),
-        goal_id=None if dropped else final_id,
+        goal_id=None if dropped and isinstance(item, NewGoal) else final_id,
         comment=decision.assessment,
         stricter=isinstance(item, AmendedText) and not dropped and is_stricter(item.old_text, text),
         kind=ChangeKind(item.kind),
         text=text,
         elaboration=elaboration,
         heading=heading,
-        proposed_id=proposed_id if dropped else "",
+        proposed_id=proposed_id if dropped and _numbered(item) else "",
     )
+
+
+def _numbered(item: ChangeItem) -> bool:
+    """A new goal whose ID the hearing letter gave (not deferred as HJS-xxx)."""
+    return isinstance(item, NewGoal) and not item.deferred
 
 
 def adopted_goal_texts(rows: Sequence[SpecialtyDecision]) -> tuple[AdoptedGoalText, ...]:

@@ -341,11 +341,12 @@ class HearingLetterContext(CaseLetter):
 
 @dataclass(frozen=True, kw_only=True)
 class SpecialtyDecision:
-    """The decision on one change item; `goal_id` is the final ID (None when dropped).
+    """The decision on one change item; `goal_id` is the final ID (None for a new goal
+    that was not adopted; `proposed_id` is then the ID the hearing letter gave it, which
+    is never used).
 
     `text` is the goal's text as adopted (for a deleted goal: the text that goes; for a
-    heading change: the sentence saying so); `proposed_id` is the ID the hearing proposed,
-    printed for an item that was not adopted.
+    heading change: the sentence saying so).
     """
 
     specialty_name: str

@@ -696,9 +696,10 @@ def test_orientation_letter_states_adopted_texts_and_what_was_not_adopted() -> N
     assert markdown.count("Ha kunnskap om kliniske studier, herunder formål") == 1
     assert "## Læringsmål som utgår" in markdown
     assert "- BLS\\-046 (Blodsykdommer): «Ha kunnskap om Burkitts lymfom\\.»" in markdown
+    # What was not adopted: the reason, and the ID it would have had (never used).
     assert (
-        "- Urologi (nytt læringsmål, URO\\-090): Fagmiljøet mente læringsmålet ikke "
-        "passer\\." in markdown
+        "| Urologi | URO\\-090 \\(tas ikke i bruk\\) | Ikke vedtatt | Fagmiljøet mente "
+        "læringsmålet ikke passer\\. |" in markdown
     )
 
 
