@@ -632,6 +632,25 @@ def test_template_uses_exactly_its_context_fields(kind: LetterKind) -> None:
     assert declared <= used, f"fields never printed by {kind}: {declared - used}"
 
 
+LETTERS = [kind for kind in LetterKind if kind != LetterKind.HOERINGSINSTANSER]  # an appendix
+
+
+@pytest.mark.parametrize("kind", LETTERS)
+def test_every_letter_has_the_shared_head_and_signature_once(kind: LetterKind) -> None:
+    """Letter head (adressat, Deres ref., Vår ref., saksbehandler, dato) and signature
+    come from one place, `_brev.md.j2`; each paragraph of a letter is printed once."""
+    source = (letters.TEMPLATES_DIR / f"{kind}.md.j2").read_text(encoding="utf-8")
+    assert "brev.head(" in source and "brev.signature(" in source
+    assert "Vår ref." not in source and "Vennlig hilsen" not in source
+    markdown = render_markdown(kind, context_for(kind))
+    head = markdown.split("[[/lines]]")[0]
+    for label in ("Deres ref.:", "Vår ref.: 24/750", "Saksbehandler: Marie Thoresen", "Dato: "):
+        assert label in head, (kind, label)
+    assert markdown.count("Vennlig hilsen") == 1
+    blocks = [b.strip() for b in markdown.split("\n\n") if b.strip() and not b.startswith("[[")]
+    assert len(blocks) == len(set(blocks)), [b for b in blocks if blocks.count(b) > 1]
+
+
 @pytest.mark.parametrize("kind", list(LetterKind))
 def test_every_template_renders_its_context(kind: LetterKind) -> None:
     markdown = render_markdown(kind, context_for(kind))
