@@ -170,8 +170,10 @@ class _ChangeSentence:
 
 
 _CHANGE_SENTENCES = {
+    # A new goal's text stands once in the letter (under "Læringsmålstekst som
+    # forskriftsfestes") and in the change sheet's column "Tekst etter".
     ChangeKind.NEW_GOAL: _ChangeSentence(
-        "Nytt læringsmål: {new}.", "Nytt læringsmål: {text}.", "Nytt læringsmål."
+        "Nytt læringsmål.", "Nytt læringsmål.", "Nytt læringsmål."
     ),
     ChangeKind.AMENDED_TEXT: _ChangeSentence(
         "Teksten endres fra {old} til {new}.", "Ny tekst: {text}.", "Teksten endres."
