@@ -188,12 +188,34 @@ def run_hearing(engine, tmp_path: Path, spec_text: str, decisions_text: str | No
             reminder_context(hearing, recipient, spec.deadline - timedelta(days=14)),
             paaminnelse,
         )
+    kvittering, tracking_number = answer(engine, spec.case, recipient.email, circulated, data_dir)
+    case = CaseLetters(
+        spec=spec,
+        decisions=None,
+        circulated_on=circulated.date(),
+        hoeringsbrev=hoeringsbrev,
+        change_sheet=change_sheet,
+        paaminnelse=paaminnelse,
+        kvittering=kvittering,
+        tracking_number=tracking_number,
+        proposed_ids=proposed,
+    )
+    if decisions_text is not None:
+        _decide(engine, case, decisions_text, letters)
+    return case
+
+
+def answer(
+    engine, case: str, address: str, circulated: datetime, data_dir: Path
+) -> tuple[Path, str]:
+    """A response from `address` a week after circulation, filed and its receipt sent:
+    the kvittering letter attached to the receipt e-mail, and our reference."""
     received = circulated + timedelta(days=7)
     raw = message(
-        sender=f'"Postmottak" <{recipient.email}>',
-        subject=f"Høringssvar sak {spec.case}",
+        sender=f'"Postmottak" <{address}>',
+        subject=f"Høringssvar sak {case}",
         date=received.strftime("%a, %d %b %Y %H:%M:%S %z"),
-        message_id=f"<svar-{spec.case.replace('/', '-')}@example.no>",
+        message_id=f"<svar-{case.replace('/', '-')}@example.no>",
     )
     outcome = file_messages(engine, BlobStore(data_dir / "blobs"), [raw], now=received)[0]
     assert outcome.tracking_number, outcome
@@ -211,20 +233,7 @@ def run_hearing(engine, tmp_path: Path, spec_text: str, decisions_text: str | No
     (receipt_mail,) = (m for m in sent if str(m["Subject"]).startswith("Kvittering"))
     attached = [a.get_filename() for a in receipt_mail.iter_attachments()]
     assert attached == [kvittering.name], attached
-    case = CaseLetters(
-        spec=spec,
-        decisions=None,
-        circulated_on=circulated.date(),
-        hoeringsbrev=hoeringsbrev,
-        change_sheet=change_sheet,
-        paaminnelse=paaminnelse,
-        kvittering=kvittering,
-        tracking_number=outcome.tracking_number,
-        proposed_ids=proposed,
-    )
-    if decisions_text is not None:
-        _decide(engine, case, decisions_text, letters)
-    return case
+    return kvittering, outcome.tracking_number
 
 
 def _decide(engine, case: CaseLetters, decisions_text: str, letters: Path) -> None:
