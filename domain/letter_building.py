@@ -372,7 +372,7 @@ def adopted_change_sheet(
         decision = decisions.for_item(item.ref)
         assert decision is not None  # codify refuses undecided items
         outcome = Decision(decision.decision.value)
-        changes: dict[str, object] = {"decision": outcome}
+        changes: dict[str, object] = {"decision": outcome, "assessment": decision.assessment}
         if outcome != Decision.DROP:
             text, _ = adopted_text(item, decision)
             final = final_ids.get(item.ref)

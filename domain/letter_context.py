@@ -103,8 +103,9 @@ class ChangeItemRow:
     `old_text`/`new_text` hold the goal text (amended, deleted, new), the heading
     (heading change) or the place (moved goal) before and after.
     `previous_goal_id` is set when the change gives the goal another ID. `reason` is why
-    the ID is deferred (new goal) or why the goal goes (deleted goal). `decision` is set
-    in the adopted change sheet: the row then shows the final ID and the adopted text.
+    the ID is deferred (new goal) or why the goal goes (deleted goal). `decision` and
+    `assessment` are set in the adopted change sheet: the row then shows the final ID and
+    the adopted text.
     """
 
     specialty_name: str
@@ -120,6 +121,7 @@ class ChangeItemRow:
     previous_goal_id: str | None = None
     reason: str = ""
     decision: Decision | None = None
+    assessment: str = ""  # Helsedirektoratets vurdering, with the decision
 
     def __post_init__(self) -> None:
         if not isinstance(self.kind, ChangeKind):

@@ -2,9 +2,9 @@
 
 Sheet "Oversikt" has one row per change item; then one sheet per specialty (in the
 order the specialties first appear) with each change, its reason and its effect on
-the IDs. The adopted change sheet (after codification) has a last column "Vedtak", the
-final IDs and the adopted texts. The file is deterministic: fixed workbook properties
-and zip entry times.
+the IDs. The adopted change sheet (after codification) has two last columns, "Vedtak"
+and "Helsedirektoratets vurdering", the final IDs and the adopted texts. The file is
+deterministic: fixed workbook properties and zip entry times.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ SPECIALTY_HEADERS = (
     "Kommentar",
 )
 DECISION_HEADER = "Vedtak"
+ASSESSMENT_HEADER = "Helsedirektoratets vurdering"
 
 
 def _yes_no(value: bool) -> str:
@@ -83,10 +84,10 @@ def _specialty_row(item: ChangeItemRow) -> tuple[str, ...]:
 def build_change_workbook(context: ChangeSheetContext) -> Workbook:
     """The workbook of the change sheet (not yet saved)."""
     decided = context.decided
-    extra = (DECISION_HEADER,) if decided else ()
+    extra = (DECISION_HEADER, ASSESSMENT_HEADER) if decided else ()
 
     def with_decision(item: ChangeItemRow, row: tuple[str, ...]) -> tuple[str, ...]:
-        return (*row, item.decision_nb) if decided else row
+        return (*row, item.decision_nb, item.assessment) if decided else row
 
     workbook = new_workbook()
     add_table_sheet(

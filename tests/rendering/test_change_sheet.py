@@ -14,6 +14,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from domain.letter_context import ChangeItemRow, ChangeKind, ChangeSheetContext, Decision
 from rendering.change_sheet import (
+    ASSESSMENT_HEADER,
     DECISION_HEADER,
     OVERVIEW_HEADERS,
     SPECIALTY_HEADERS,
@@ -267,6 +268,7 @@ def test_adopted_sheet_has_final_ids_adopted_texts_and_a_decision_column(tmp_pat
             kind=ChangeKind.NEW_GOAL,
             new_text="Ha kunnskap om kliniske studier.",
             decision=Decision.DROP,
+            assessment="Dekkes av HJS-101.",
         ),
     )
     context = ChangeSheetContext(
@@ -275,13 +277,15 @@ def test_adopted_sheet_has_final_ids_adopted_texts_and_a_decision_column(tmp_pat
     path = tmp_path / "vedtatt.xlsx"
     write_change_sheet(context, path)
     workbook = load_workbook(path)
-    assert values(workbook["Oversikt"])[0][-1] == DECISION_HEADER
+    assert values(workbook["Oversikt"])[0][-2:] == [DECISION_HEADER, ASSESSMENT_HEADER]
     sheet = values(workbook["Hjertesykdommer"])
-    rows = [dict(zip((*SPECIALTY_HEADERS, DECISION_HEADER), r, strict=True)) for r in sheet[1:]]
+    headers = (*SPECIALTY_HEADERS, DECISION_HEADER, ASSESSMENT_HEADER)
+    rows = [dict(zip(headers, r, strict=True)) for r in sheet[1:]]
     assert [r[DECISION_HEADER] for r in rows] == ["Vedtatt med endringer", "Ikke vedtatt"]
     assert rows[0]["Tekst etter"] == "Under supervisjon kunne delta i kliniske studier."
     assert rows[0]["Effekt på ID"] == "Endelig ID: HJS-101"
     assert rows[1]["Effekt på ID"] == "Ikke vedtatt: HJS-102 tas ikke i bruk og gjenbrukes ikke"
+    assert rows[1][ASSESSMENT_HEADER] == "Dekkes av HJS-101."
     # The sheet sent with the høringsbrev has no decision column.
     write_change_sheet(
         replace(context, change_items=tuple(replace(i, decision=None) for i in items)), path

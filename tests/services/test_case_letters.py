@@ -31,7 +31,7 @@ from domain.change_items import AmendedText, DeletedGoal, NewGoal
 from domain.decisions import Decisions, Outcome, parse_decisions
 from domain.hearing_spec import HearingSpec, parse_hearing_spec
 from domain.lifecycle import Action
-from rendering.change_sheet import DECISION_HEADER
+from rendering.change_sheet import ASSESSMENT_HEADER, DECISION_HEADER
 from rendering.letters import render_docx
 from services import hearings, summary
 from services.reminders import reminder_context
@@ -368,6 +368,7 @@ def check_orientation_letter(case: CaseLetters) -> None:
         row = sheet[final_id]
         assert flat(row["Tekst etter"]) == flat(adopted)
         assert row[DECISION_HEADER] == decision.decision.label_nb.capitalize()
+        assert flat(row[ASSESSMENT_HEADER]) == flat(decision.assessment)
 
 
 def catalogue_text(engine, goal_id: str, day: date) -> str:
