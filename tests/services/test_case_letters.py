@@ -17,6 +17,7 @@ import email.policy
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from email.headerregistry import Address
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +32,11 @@ from domain.change_items import AmendedText, DeletedGoal, NewGoal
 from domain.decisions import Decisions, Outcome, parse_decisions
 from domain.hearing_spec import HearingSpec, parse_hearing_spec
 from domain.lifecycle import Action
+from mail.transports import DeliveryJournal, FolderTransport
 from rendering.change_sheet import ASSESSMENT_HEADER, DECISION_HEADER
 from rendering.letters import render_docx
 from services import hearings, summary
+from services.outbox import send_pending
 from services.reminders import reminder_context
 from services.review_recording import record_review
 from storage.blobs import BlobStore
@@ -42,9 +45,9 @@ from storage.hearing_models import HearingRecipientRow, OutboxMessageRow
 from storage.models import LearningGoalRow
 from tests.hearing_helpers import ROOT, SPEC_PATH, act, create
 from tests.intake_helpers import file_messages, message
-from tests.services.test_outbox_sender import _send, folder_transport
 
 EXAMPLES = ROOT / "examples" / "hearings"
+SENDER = Address(display_name="Helsedirektoratet", addr_spec="postmottak@helsedir.no")
 BLS_CATALOGUE = ROOT / "data" / "catalogues" / "BLS.yaml"
 
 
@@ -219,7 +222,12 @@ def answer(
     )
     outcome = file_messages(engine, BlobStore(data_dir / "blobs"), [raw], now=received)[0]
     assert outcome.tracking_number, outcome
-    _send(engine, folder_transport(data_dir), data_dir, now=received + timedelta(hours=1))
+    transport = FolderTransport(
+        data_dir / "outbox-sent", DeliveryJournal(data_dir / "outbox" / "journal.jsonl")
+    )
+    send_pending(
+        engine, transport, now=received + timedelta(hours=1), data_dir=data_dir, sender=SENDER
+    )
     with read_session(engine) as session:
         receipt = session.exec(
             select(OutboxMessageRow).where(OutboxMessageRow.kind == "kvittering")
