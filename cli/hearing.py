@@ -61,6 +61,10 @@ def _print_transition(result: dict, json_out: bool) -> None:
     queued = result.get("details", {}).get("queued_messages")
     if queued:
         output.stdout.print(f"  {queued} messages queued in the outbox")
+    cancelled = result.get("details", {}).get("cancelled_messages") or {}
+    if cancelled:
+        listed = ", ".join(f"{count} {kind}" for kind, count in cancelled.items())
+        output.stdout.print(f"  cancelled in the outbox (never sent): {listed}")
 
 
 STEP_FLOWS = {  # lifecycle action -> its flow in flows.hearing_flows

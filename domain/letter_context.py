@@ -22,6 +22,7 @@ class LetterKind(StrEnum):
     ORIENTERINGSBREV = "orienteringsbrev"
     KVITTERING = "kvittering"
     PAAMINNELSE = "paaminnelse"
+    TILBAKETREKKING = "tilbaketrekking"
 
 
 class ChangeKind(StrEnum):
@@ -333,6 +334,7 @@ class ReceiptContext(CaseLetter):
     received_date: date
     recipient_name: str
     recipient_address: str
+    hearing_withdrawn: bool = False  # the hearing was withdrawn: the receipt says so
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -345,12 +347,30 @@ class ReminderContext(CaseLetter):
     recipient_address: str
 
 
+@dataclass(frozen=True, kw_only=True)
+class WithdrawalLetterContext(CaseLetter):
+    """The tilbaketrekking: the hearing is withdrawn, sent to every høringsinstans.
+
+    `reason` is the reason staff gave (printed literally); `withdrawn_ids` the goal IDs
+    the hearing had reserved, which will never be used.
+    """
+
+    circulated_date: date
+    deadline: date
+    reason: str
+    withdrawn_ids: tuple[str, ...]
+    forwarded: bool  # the høringsbrev asked the RHFs to pass it on
+    signatories: tuple[Signatory, ...]
+    recipient_groups: tuple[RecipientGroup, ...]
+
+
 LetterContext = (
     HearingLetterContext
     | RecipientListContext
     | OrientationLetterContext
     | ReceiptContext
     | ReminderContext
+    | WithdrawalLetterContext
 )
 
 CONTEXT_TYPES: dict[LetterKind, type] = {
@@ -359,4 +379,5 @@ CONTEXT_TYPES: dict[LetterKind, type] = {
     LetterKind.ORIENTERINGSBREV: OrientationLetterContext,
     LetterKind.KVITTERING: ReceiptContext,
     LetterKind.PAAMINNELSE: ReminderContext,
+    LetterKind.TILBAKETREKKING: WithdrawalLetterContext,
 }

@@ -53,7 +53,7 @@ from services.hearing_records import (  # re-exported: the flows, CLI and servic
     load_spec,
     recipients,
 )
-from storage import ledger
+from services.withdrawal import withdraw_effects
 from storage.hearing_models import AuditEventRow, HearingItemRow, HearingRecipientRow, HearingRow
 from storage.models import SpecialtyRow, StakeholderRow
 from storage.review_queries import unreviewed_response_count
@@ -396,18 +396,9 @@ def _close_effects(session, hearing, facts, outcome, now, letters_dir) -> dict[s
     return {}
 
 
-def _withdraw_effects(session, hearing, facts, outcome, now, letters_dir) -> dict[str, Any]:
-    burned = []
-    for reservation in ledger.reservations_for_case(session, hearing.case_number):
-        if reservation.status in {"reserved", "deferred"}:
-            ledger.mark(session, reservation.key, "burned", to_db(now), "hearing withdrawn")
-            burned.append(reservation.display)
-    return {"burned_reservations": burned}
-
-
 _EFFECTS = {
     Action.CIRCULATE: circulate_effects,
     Action.CLOSE: _close_effects,
     Action.CODIFY: codify_effects,
-    Action.WITHDRAW: _withdraw_effects,
+    Action.WITHDRAW: withdraw_effects,
 }
