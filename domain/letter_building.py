@@ -7,7 +7,7 @@ same letter.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from domain.change_items import (
@@ -84,10 +84,16 @@ def change_item_rows(
     spec: HearingSpec,
     specialties: Mapping[str, SpecialtyInfo],
     id_displays: Mapping[str, str],
+    provisional_refs: frozenset[str] = frozenset(),
 ) -> tuple[ChangeItemRow, ...]:
-    """One table row per change item, in the spec's order."""
+    """One table row per change item, in the spec's order; the items in
+    `provisional_refs` have an ID that rests on unverified data (`id_provisional`)."""
     return tuple(
-        _change_item_row(item, specialties[item.specialty].name, id_displays) for item in spec.items
+        replace(
+            _change_item_row(item, specialties[item.specialty].name, id_displays),
+            id_provisional=item.ref in provisional_refs,
+        )
+        for item in spec.items
     )
 
 
@@ -192,8 +198,10 @@ def hearing_letter_context(
     id_displays: Mapping[str, str],
     recipients: Sequence[RecipientInfo],
     letter_date: date,
+    provisional_refs: frozenset[str] = frozenset(),
 ) -> HearingLetterContext:
-    """The høringsbrev (with its recipient list) for a hearing about to be circulated."""
+    """The høringsbrev (with its recipient list) for a hearing about to be circulated;
+    the IDs of `provisional_refs` are printed as provisional."""
     new_only = all(isinstance(item, NewGoal) for item in spec.items)
     return HearingLetterContext(
         case_number=spec.case,
@@ -207,7 +215,7 @@ def hearing_letter_context(
         proposal_heading="Forslag til nye læringsmål" if new_only else "Forslag til endringer",
         proposed_goals=_proposed_goals(spec),
         purpose=spec.purpose,
-        change_items=change_item_rows(spec, specialties, id_displays),
+        change_items=change_item_rows(spec, specialties, id_displays, provisional_refs),
         questions_intro=QUESTIONS_INTRO_NB,
         questions=tuple(spec.questions),
         planned_codification=spec.planned_codification,

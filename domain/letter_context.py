@@ -116,10 +116,18 @@ class ChangeItemRow:
     id_deferred: bool = False
     previous_goal_id: str | None = None
     reason: str = ""
+    id_provisional: bool = False  # the ID rests on an unverified prefix or floor
 
     def __post_init__(self) -> None:
         if not isinstance(self.kind, ChangeKind):
             raise TypeError(f"ChangeItemRow.kind must be a ChangeKind, got {self.kind!r}")
+
+    @property
+    def goal_id_label(self) -> str:
+        """The ID as the letter prints it: 'RAD-041 (foreløpig)' when provisional."""
+        if self.id_provisional and self.goal_id_display:
+            return f"{self.goal_id_display} (foreløpig)"
+        return self.goal_id_display
 
     @property
     def change_nb(self) -> str:
@@ -193,7 +201,7 @@ def describe_change_nb(row: ChangeItemRow) -> str:
 
 def describe_id_effect_nb(row: ChangeItemRow) -> str:
     """What the change does to the goal's ID (change sheet column 'Effekt på ID')."""
-    goal_id = row.goal_id_display
+    goal_id = row.goal_id_label
     if row.id_deferred:
         return f"ID bestemmes ved forskriftsfesting ({goal_id})"
     if row.kind is ChangeKind.DELETED_GOAL:

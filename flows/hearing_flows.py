@@ -21,7 +21,7 @@ from domain.errors import UserError
 from domain.hearing_spec import parse_hearing_spec
 from domain.lifecycle import Action, Command
 from flows.params import AsOf, iso, moment
-from services import hearings, runtime
+from services import hearings, runtime, verification
 from services.files import read_text_file as _read
 from storage.db import read_session, write_session
 from storage.hearing_models import HearingRow
@@ -45,7 +45,14 @@ def store_hearing(
             session, spec, text, spec_path, now, actor, reuse_withdrawn_case
         )
         ids = hearings.id_displays(session, row)
-        return {"case": row.case_number, "created": created, "state": row.state, "ids": ids}
+        warnings = verification.hearing_warnings(session, row)
+        return {
+            "case": row.case_number,
+            "created": created,
+            "state": row.state,
+            "ids": ids,
+            "warnings": warnings,
+        }
 
 
 @task(name="store-revision", cache_policy=NO_CACHE)
@@ -54,7 +61,9 @@ def store_revision(case: str, spec_path: str, actor: str, as_of: str) -> dict[st
     spec = parse_hearing_spec(text, spec_path)
     now = runtime.as_of_moment(as_of)
     with write_session(runtime.engine()) as session:
-        return hearings.revise_hearing(session, case, spec, text, spec_path, now, actor)
+        result = hearings.revise_hearing(session, case, spec, text, spec_path, now, actor)
+        warnings = verification.hearing_warnings(session, hearings.get_hearing(session, case))
+        return {**result, "warnings": warnings}
 
 
 @task(name="apply-transition", cache_policy=NO_CACHE)

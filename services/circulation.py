@@ -16,6 +16,7 @@ from services.hearing_records import (
     record_letter,
     specialty_infos,
 )
+from services.verification import hearing_provisional_refs
 
 
 def _document_number(session, hearing) -> str:
@@ -41,6 +42,7 @@ def circulate_effects(session, hearing, facts, outcome, now, letters_dir) -> dic
         id_displays(session, hearing),
         recipient_infos(session, hearing),
         circulated_on,
+        hearing_provisional_refs(session, hearing),
     )
     folder = case_folder(letters_dir, spec.case)
     document_number = _document_number(session, hearing)

@@ -53,6 +53,7 @@ from services.hearing_records import (  # re-exported: the flows, CLI and servic
     load_spec,
     recipients,
 )
+from services.verification import hearing_warnings
 from services.withdrawal import withdraw_effects
 from storage.hearing_models import AuditEventRow, HearingItemRow, HearingRecipientRow, HearingRow
 from storage.models import SpecialtyRow, StakeholderRow
@@ -363,6 +364,9 @@ def transition(
     effects = _EFFECTS.get(command.action)
     if effects is not None:
         details.update(effects(session, hearing, facts, outcome, now, letters_dir))
+    warnings = list(outcome.warnings)
+    if command.action in _WARNS_UNVERIFIED:
+        warnings += hearing_warnings(session, hearing)
     hearing.state = outcome.new_state.value
     hearing.updated_at = to_db(now)
     session.add(hearing)
@@ -386,7 +390,7 @@ def transition(
         from_state,
         outcome.new_state.value,
         already_done=False,
-        warnings=list(outcome.warnings),
+        warnings=warnings,
         details=details,
     )
 
@@ -396,6 +400,7 @@ def _close_effects(session, hearing, facts, outcome, now, letters_dir) -> dict[s
     return {}
 
 
+_WARNS_UNVERIFIED = frozenset({Action.CIRCULATE, Action.CODIFY})
 _EFFECTS = {
     Action.CIRCULATE: circulate_effects,
     Action.CLOSE: _close_effects,

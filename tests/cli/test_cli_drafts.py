@@ -13,8 +13,13 @@ def test_revise_a_draft_then_refuse_after_circulation_and_reuse_the_case(flow_en
     original, revised = tmp_path / "24-750.yaml", tmp_path / "24-750-revidert.yaml"
     original.write_text(spec_text())
     revised.write_text(spec_text(**{ONC_ITEM: SECOND_BLS_ITEM}))
-    created = run_hoering("hearing", "create", str(original), "--as-of", "2024-03-20", env=flow_env)
+    created = run_hoering(
+        "hearing", "create", str(original), "--as-of", "2024-03-20", "--json", env=flow_env
+    )
     assert created.code == 0, created.stderr
+    warnings = created.json()["warnings"]  # the HJS floor, the placeholder addresses
+    assert len(warnings) == 2 and "HJS-xxx rests on an unverified ID floor" in warnings[0]
+    assert created.stderr.splitlines() == [f"hoering: warning: {w}" for w in warnings]
 
     changed = run_hoering("hearing", "create", str(revised), "--as-of", "2024-03-20", env=flow_env)
     assert_one_line_error(changed, "already exists with a different spec", "hearing revise 24/750")
