@@ -27,7 +27,7 @@ from storage.outbox_queue import cancel_pending
 from storage.timeutil import to_db
 
 WITHDRAWAL_KIND = "tilbaketrekking"
-CANCEL_REASON = "not sent: the hearing was withdrawn"
+CANCEL_REASON = "not sent: the hearing is withdrawn"
 _CIRCULATED = frozenset({HearingState.CIRCULATED, HearingState.CLOSED})
 
 
