@@ -124,6 +124,8 @@ def create(
         return
     verb = "created" if result["created"] else "already exists"
     output.stdout.print(f"Hearing {result['case']} {verb} ({result['state']})")
+    if not result["created"] and result["state"] == "withdrawn":
+        output.stdout.print("  to take its case number for a new draft add --reuse-withdrawn-case")
     output.print_table("IDs", ["item", "ID"], sorted(result["ids"].items()))
 
 

@@ -13,7 +13,15 @@ from flows.hearing_flows import store_hearing
 from services import hearings, verification
 from storage.db import dispose_engines, read_session, write_session
 from storage.models import IdPrefixRow, SpecialtyRow
-from tests.hearing_helpers import CIRCULATED, act, create
+from tests.hearing_helpers import (
+    AFTER_DEADLINE,
+    CIRCULATED,
+    CODIFIED,
+    DECISIONS_PATH,
+    REVIEWED,
+    act,
+    create,
+)
 
 ADDRESSES = re.compile(
     r"^(\d+) of (\d+) recipient addresses are unverified placeholders: [^;]+ and \d+ more; "
@@ -73,3 +81,22 @@ def test_the_create_flow_step_returns_the_warnings(engine, hoering_env, tmp_path
     assert result["warnings"][0].startswith("HJS-xxx rests on an unverified ID floor")
     assert ADDRESSES.match(result["warnings"][1])
     dispose_engines()
+
+
+def test_codify_warns_of_a_deferred_id_numbered_from_an_unverified_floor(engine, tmp_path):
+    create(engine)
+    letters = tmp_path / "letters"
+    for action, moment in [
+        (Action.CIRCULATE, CIRCULATED),
+        (Action.CLOSE, AFTER_DEADLINE),
+        (Action.REVIEW_DONE, REVIEWED),
+    ]:
+        act(engine, action, moment, letters)
+    codified = act(
+        engine, Action.CODIFY, CODIFIED, letters, decisions_text=DECISIONS_PATH.read_text()
+    )
+    assert codified.details["final_ids"]["HJS"] == "HJS-101"
+    assert codified.warnings[0].startswith(
+        "HJS-101 rests on an unverified ID floor (highest_used HJS 100, verified: false)"
+    )
+    assert ADDRESSES.match(codified.warnings[1])
