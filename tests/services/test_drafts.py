@@ -3,8 +3,10 @@ items and none for nothing; a withdrawn case number is reused only on purpose.""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+from pathlib import Path
 
 import pytest
 from sqlmodel import col, select
@@ -15,7 +17,7 @@ from domain.lifecycle import Action
 from services import hearings
 from storage import ledger
 from storage.db import read_session, write_session
-from storage.hearing_models import HearingRow
+from storage.hearing_models import HearingRow, OutboxMessageRow
 from tests.hearing_helpers import CIRCULATED, act, create, dump, spec_text
 
 ONC_ITEM = """
@@ -151,3 +153,36 @@ def test_a_withdrawn_case_number_is_reused_only_with_the_flag(engine, tmp_path):
     assert json.loads(new_events[0].details_json)["withdrawn_record"] == "24/750~1"
     statuses = _statuses(engine)
     assert statuses["BLS-154"] == "burned" and statuses["BLS-155"] == "reserved"
+
+
+def test_a_reused_case_circulates_anew_beside_the_withdrawn_record(engine, tmp_path):
+    letters = tmp_path / "letters"
+    create(engine)
+    act(engine, Action.CIRCULATE, CIRCULATED, letters)
+    act(engine, Action.WITHDRAW, CIRCULATED, letters, reason="Forslaget omarbeides.")
+    content = _without_expected_ids(spec_text())
+    spec = parse_hearing_spec(content, "ny.yaml")
+    with write_session(engine) as session:
+        hearings.create_hearing(
+            session, spec, content, "ny.yaml", CIRCULATED, "tester", reuse_withdrawn_case=True
+        )
+    again = act(engine, Action.CIRCULATE, CIRCULATED, letters)
+    assert again.to_state == "circulated"
+    with read_session(engine) as session:
+        old = hearings.get_hearing(session, "24/750~1")
+        new = hearings.get_hearing(session, "24/750")
+        old_letters = {row.kind: row for row in hearings.letters(session, old)}
+        new_letters = {row.kind: row for row in hearings.letters(session, new)}
+        rows = session.exec(select(OutboxMessageRow).where(OutboxMessageRow.hearing_id == new.id))
+        queued = [(row.kind, row.status, row.dedupe_key) for row in rows.all()]
+        recipients = len(hearings.recipients(session, new))
+    assert old_letters["hoeringsbrev"].document_number == "24/750-1"
+    assert old_letters["tilbaketrekking"].document_number == "24/750-2"
+    assert new_letters["hoeringsbrev"].document_number == "24/750-3"
+    assert new_letters["hoeringsbrev"].path != old_letters["hoeringsbrev"].path
+    assert new_letters["endringsoversikt"].path != old_letters["endringsoversikt"].path
+    for row in old_letters.values():  # the withdrawn record's files are untouched
+        assert hashlib.sha256(Path(row.path).read_bytes()).hexdigest() == row.sha256
+    assert len(queued) == recipients
+    assert all(kind == "hoeringsbrev" and status == "pending" for kind, status, _ in queued)
+    assert all(key.startswith(f"hoeringsbrev:24/750#{new.id}:") for _, _, key in queued)
