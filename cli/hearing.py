@@ -42,9 +42,13 @@ def _run(flow_name: str, **params: Any) -> Any:
     return run_flow("hearing_flows", flow_name, **params)
 
 
-def _print_transition(result: dict, json_out: bool) -> None:
+def _print_warnings(result: dict) -> None:
     for warning in result.get("warnings", []):
-        output.stderr.print(f"[yellow]warning:[/yellow] {warning}")
+        output.warning_line(warning)
+
+
+def _print_transition(result: dict, json_out: bool) -> None:
+    _print_warnings(result)
     if json_out:
         output.print_json(result)
         return
@@ -57,6 +61,10 @@ def _print_transition(result: dict, json_out: bool) -> None:
     queued = result.get("details", {}).get("queued_messages")
     if queued:
         output.stdout.print(f"  {queued} messages queued in the outbox")
+    cancelled = result.get("details", {}).get("cancelled_messages") or {}
+    if cancelled:
+        listed = ", ".join(f"{count} {kind}" for kind, count in cancelled.items())
+        output.stdout.print(f"  cancelled in the outbox (never sent): {listed}")
 
 
 STEP_FLOWS = {  # lifecycle action -> its flow in flows.hearing_flows
@@ -80,9 +88,19 @@ def _transition(case: str, action: str, as_of: str | None, json_out: bool, **ext
     _print_transition(result, json_out)
 
 
+SpecFile = Annotated[str, typer.Argument(help="The hearing spec (YAML).")]
+
+
 @hearing_app.command("create")
 def create(
-    spec: Annotated[str, typer.Argument(help="The hearing spec (YAML).")],
+    spec: SpecFile,
+    reuse_withdrawn_case: Annotated[
+        bool,
+        typer.Option(
+            "--reuse-withdrawn-case",
+            help="Take over the case number of a withdrawn hearing (kept as CASE~N).",
+        ),
+    ] = False,
     as_of: AsOf = None,
     json_out: JsonFlag = False,
 ) -> None:
@@ -93,13 +111,49 @@ def create(
     now = runtime.as_of_moment(as_of)
     runtime.engine()
     spec_path = str(Path(spec).resolve())
-    result = _run("create_hearing", spec_path=spec_path, actor=actor(), as_of=now)
+    result = _run(
+        "create_hearing",
+        spec_path=spec_path,
+        actor=actor(),
+        as_of=now,
+        reuse_withdrawn_case=reuse_withdrawn_case,
+    )
+    _print_warnings(result)
     if json_out:
         output.print_json(result)
         return
     verb = "created" if result["created"] else "already exists"
     output.stdout.print(f"Hearing {result['case']} {verb} ({result['state']})")
+    if not result["created"] and result["state"] == "withdrawn":
+        output.stdout.print("  to take its case number for a new draft add --reuse-withdrawn-case")
     output.print_table("IDs", ["item", "ID"], sorted(result["ids"].items()))
+
+
+@hearing_app.command("revise")
+def revise(case: Case, spec: SpecFile, as_of: AsOf = None, json_out: JsonFlag = False) -> None:
+    """Replace a draft's spec; unchanged items keep their IDs, removed ones are burned."""
+    from domain.hearing_spec import parse_hearing_spec
+    from flows.checks import check_revision
+
+    parsed = parse_hearing_spec(_read(spec, "hearing spec"), spec)
+    now = runtime.as_of_moment(as_of)
+    check_revision(case, parsed, spec)  # unknown case, not a draft: one line, no Prefect
+    spec_path = str(Path(spec).resolve())
+    result = _run("revise_hearing", case=case, spec_path=spec_path, actor=actor(), as_of=now)
+    _print_warnings(result)
+    if json_out:
+        output.print_json(result)
+        return
+    if not result["revised"]:
+        output.stdout.print(f"Hearing {result['case']} already has this spec; nothing to do.")
+        return
+    output.stdout.print(f"Hearing {result['case']} revised ({result['state']})")
+    kept, new = result["kept_ids"], result["new_ids"]
+    rows = [(ref, shown, "kept") for ref, shown in sorted(kept.items())]
+    rows += [(ref, shown, "new") for ref, shown in sorted(new.items())]
+    output.print_table("IDs", ["item", "ID", ""], rows)
+    if result["burned_ids"]:
+        output.stdout.print(f"  burned (never reused): {', '.join(result['burned_ids'])}")
 
 
 @hearing_app.command("circulate")

@@ -48,6 +48,12 @@ def error_line(message: str) -> None:
     sys.stderr.write(f"hoering: error: {message}\n")
 
 
+def warning_line(message: str) -> None:
+    """One line on stderr for something the user should know but that did not stop
+    the command (unverified data, a short deadline)."""
+    sys.stderr.write(f"hoering: warning: {message}\n")
+
+
 def local_time(value: datetime | str | None) -> str:
     """A stored moment (aware datetime, or ISO text from a JSON row) as Oslo wall time."""
     if isinstance(value, str):

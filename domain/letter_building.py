@@ -89,12 +89,17 @@ def change_item_rows(
     specialties: Mapping[str, SpecialtyInfo],
     id_displays: Mapping[str, str],
     goal_texts: Mapping[str, str] | None = None,
+    provisional_refs: frozenset[str] = frozenset(),
 ) -> tuple[ChangeItemRow, ...]:
     """One table row per change item, in the spec's order. `goal_texts` (goal ID -> its
-    text in the catalogue) gives a deleted goal its text."""
+    text in the catalogue) gives a deleted goal its text; the items in `provisional_refs`
+    have an ID that rests on unverified data (`id_provisional`)."""
     texts = goal_texts or {}
     return tuple(
-        _change_item_row(item, specialties[item.specialty].name, id_displays, texts)
+        replace(
+            _change_item_row(item, specialties[item.specialty].name, id_displays, texts),
+            id_provisional=item.ref in provisional_refs,
+        )
         for item in spec.items
     )
 
@@ -213,9 +218,11 @@ def hearing_letter_context(
     recipients: Sequence[RecipientInfo],
     letter_date: date,
     goal_texts: Mapping[str, str] | None = None,
+    provisional_refs: frozenset[str] = frozenset(),
 ) -> HearingLetterContext:
     """The høringsbrev (with its recipient list) for a hearing about to be circulated.
-    `goal_texts` (goal ID -> text in the catalogue) gives deleted goals their text."""
+    `goal_texts` (goal ID -> text in the catalogue) gives deleted goals their text; the
+    IDs of `provisional_refs` are printed as provisional."""
     new_only = all(isinstance(item, NewGoal) for item in spec.items)
     return HearingLetterContext(
         case_number=spec.case,
@@ -230,7 +237,7 @@ def hearing_letter_context(
         proposal_heading="Forslag til nye læringsmål" if new_only else "Forslag til endringer",
         proposed_goals=_proposed_goals(spec, specialties),
         purpose=spec.purpose,
-        change_items=change_item_rows(spec, specialties, id_displays, goal_texts),
+        change_items=change_item_rows(spec, specialties, id_displays, goal_texts, provisional_refs),
         questions_intro=QUESTIONS_INTRO_NB,
         questions=tuple(spec.questions),
         planned_codification=spec.planned_codification,

@@ -22,6 +22,7 @@ class LetterKind(StrEnum):
     ORIENTERINGSBREV = "orienteringsbrev"
     KVITTERING = "kvittering"
     PAAMINNELSE = "paaminnelse"
+    TILBAKETREKKING = "tilbaketrekking"
 
 
 class ChangeKind(StrEnum):
@@ -122,6 +123,7 @@ class ChangeItemRow:
     reason: str = ""
     decision: Decision | None = None
     assessment: str = ""  # Helsedirektoratets vurdering, with the decision
+    id_provisional: bool = False  # the ID rests on an unverified prefix or floor
 
     def __post_init__(self) -> None:
         if not isinstance(self.kind, ChangeKind):
@@ -140,6 +142,13 @@ class ChangeItemRow:
     def decision_nb(self) -> str:
         """The change sheet's column 'Vedtak' ('Vedtatt', 'Ikke vedtatt', ...)."""
         return self.decision.label_nb.capitalize() if self.decision else ""
+
+    @property
+    def goal_id_label(self) -> str:
+        """The ID as the letter prints it: 'RAD-041 (foreløpig)' when provisional."""
+        if self.id_provisional and self.goal_id_display:
+            return f"{self.goal_id_display} (foreløpig)"
+        return self.goal_id_display
 
     @property
     def change_nb(self) -> str:
@@ -215,7 +224,7 @@ def describe_change_nb(row: ChangeItemRow) -> str:
 
 def describe_id_effect_nb(row: ChangeItemRow) -> str:
     """What the change does to the goal's ID (change sheet column 'Effekt på ID')."""
-    goal_id = row.goal_id_display
+    goal_id = row.goal_id_label
     if row.decision is not None:
         return _decided_id_effect_nb(row)
     if row.id_deferred:
@@ -404,6 +413,7 @@ class ReceiptContext(CaseLetter):
     received_date: date
     recipient_name: str
     recipient_address: str
+    hearing_withdrawn: bool = False  # the hearing was withdrawn: the receipt says so
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -416,12 +426,30 @@ class ReminderContext(CaseLetter):
     recipient_address: str
 
 
+@dataclass(frozen=True, kw_only=True)
+class WithdrawalLetterContext(CaseLetter):
+    """The tilbaketrekking: the hearing is withdrawn, sent to every høringsinstans.
+
+    `reason` is the reason staff gave (printed literally); `withdrawn_ids` the goal IDs
+    the hearing had reserved, which will never be used.
+    """
+
+    circulated_date: date
+    deadline: date
+    reason: str
+    withdrawn_ids: tuple[str, ...]
+    forwarded: bool  # the høringsbrev asked the RHFs to pass it on
+    signatories: tuple[Signatory, ...]
+    recipient_groups: tuple[RecipientGroup, ...]
+
+
 LetterContext = (
     HearingLetterContext
     | RecipientListContext
     | OrientationLetterContext
     | ReceiptContext
     | ReminderContext
+    | WithdrawalLetterContext
 )
 
 CONTEXT_TYPES: dict[LetterKind, type] = {
@@ -430,4 +458,5 @@ CONTEXT_TYPES: dict[LetterKind, type] = {
     LetterKind.ORIENTERINGSBREV: OrientationLetterContext,
     LetterKind.KVITTERING: ReceiptContext,
     LetterKind.PAAMINNELSE: ReminderContext,
+    LetterKind.TILBAKETREKKING: WithdrawalLetterContext,
 }

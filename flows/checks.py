@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from domain.decisions import Decisions
+from domain.hearing_spec import HearingSpec
 from domain.lifecycle import TRANSITIONS, Action, Command, apply_command
 from services import hearings, runtime
 from storage.db import read_session
@@ -33,3 +34,13 @@ def check_step(
             decisions.check_against(hearings.load_spec(hearing))
         facts = hearings.gather_facts(session, hearing, decisions)
         apply_command(facts, Command(action, actor, reason), now)
+
+
+def check_revision(case: str, spec: HearingSpec, source: str) -> None:
+    """Raise the refusal of `hearing revise` (unknown case, not a draft, another case)."""
+    from services.hearings import revise_refusal
+
+    with read_session(runtime.engine()) as session:
+        refusal = revise_refusal(hearings.get_hearing(session, case), spec, source)
+    if refusal is not None:
+        raise refusal

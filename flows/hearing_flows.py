@@ -21,7 +21,7 @@ from domain.errors import UserError
 from domain.hearing_spec import parse_hearing_spec
 from domain.lifecycle import Action, Command
 from flows.params import AsOf, iso, moment
-from services import hearings, runtime
+from services import hearings, runtime, verification
 from services.files import read_text_file as _read
 from storage.db import read_session, write_session
 from storage.hearing_models import HearingRow
@@ -34,14 +34,36 @@ def _letters_dir() -> Path:
 
 
 @task(name="store-hearing", cache_policy=NO_CACHE)
-def store_hearing(spec_path: str, actor: str, as_of: str) -> dict[str, Any]:
+def store_hearing(
+    spec_path: str, actor: str, as_of: str, reuse_withdrawn_case: bool = False
+) -> dict[str, Any]:
     text = _read(spec_path, "hearing spec")
     spec = parse_hearing_spec(text, spec_path)
     now = runtime.as_of_moment(as_of)
     with write_session(runtime.engine()) as session:
-        row, created = hearings.create_hearing(session, spec, text, spec_path, now, actor)
+        row, created = hearings.create_hearing(
+            session, spec, text, spec_path, now, actor, reuse_withdrawn_case
+        )
         ids = hearings.id_displays(session, row)
-        return {"case": row.case_number, "created": created, "state": row.state, "ids": ids}
+        warnings = verification.hearing_warnings(session, row)
+        return {
+            "case": row.case_number,
+            "created": created,
+            "state": row.state,
+            "ids": ids,
+            "warnings": warnings,
+        }
+
+
+@task(name="store-revision", cache_policy=NO_CACHE)
+def store_revision(case: str, spec_path: str, actor: str, as_of: str) -> dict[str, Any]:
+    text = _read(spec_path, "hearing spec")
+    spec = parse_hearing_spec(text, spec_path)
+    now = runtime.as_of_moment(as_of)
+    with write_session(runtime.engine()) as session:
+        result = hearings.revise_hearing(session, case, spec, text, spec_path, now, actor)
+        warnings = verification.hearing_warnings(session, hearings.get_hearing(session, case))
+        return {**result, "warnings": warnings}
 
 
 @task(name="apply-transition", cache_policy=NO_CACHE)
@@ -77,10 +99,24 @@ def _step(action: Action, case: str, actor: str, as_of: AsOf, **extra: Any) -> d
 
 
 @flow(name="create-hearing", flow_run_name="create {spec_path}")
-def create_hearing(spec_path: str, actor: str = DEFAULT_ACTOR, as_of: AsOf = None):
-    """Opprett en høring i utkast fra høringsspesifikasjonen (YAML) og reserver ID-ene."""
-    result = store_hearing(spec_path, actor, iso(as_of))
+def create_hearing(
+    spec_path: str,
+    actor: str = DEFAULT_ACTOR,
+    as_of: AsOf = None,
+    reuse_withdrawn_case: bool = False,
+):
+    """Opprett en høring i utkast fra høringsspesifikasjonen (YAML) og reserver ID-ene.
+    Saksnummeret til en tilbaketrukket høring brukes bare med reuse_withdrawn_case."""
+    result = store_hearing(spec_path, actor, iso(as_of), reuse_withdrawn_case)
     _report(f"Høring {result['case']} opprettet", result)
+    return result
+
+
+@flow(name="revise-hearing", flow_run_name="revise {case}")
+def revise_hearing(case: str, spec_path: str, actor: str = DEFAULT_ACTOR, as_of: AsOf = None):
+    """Erstatt utkastets høringsspesifikasjon; uendrede punkter beholder ID-ene sine."""
+    result = store_revision(case, spec_path, actor, iso(as_of))
+    _report(f"Høring {case} revidert", result)
     return result
 
 

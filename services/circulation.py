@@ -8,6 +8,7 @@ from typing import Any
 from domain.calendar import format_date_nb, oslo_date
 from domain.letter_building import hearing_letter_context
 from services.hearing_records import (
+    allocate_document_number,
     case_folder,
     goal_texts,
     id_displays,
@@ -16,6 +17,16 @@ from services.hearing_records import (
     record_letter,
     specialty_infos,
 )
+from services.verification import hearing_provisional_refs
+
+
+def _document_number(session, hearing) -> str:
+    """The høringsbrev is document 1 of its case; in a case reused after a withdrawal
+    (documents already numbered) it takes the next number of the series."""
+    if hearing.last_document_number == 0:
+        hearing.last_document_number = 1
+        return f"{hearing.case_number}-1"
+    return allocate_document_number(session, hearing.id)
 
 
 def circulate_effects(session, hearing, facts, outcome, now, letters_dir) -> dict[str, Any]:
@@ -32,18 +43,21 @@ def circulate_effects(session, hearing, facts, outcome, now, letters_dir) -> dic
         id_displays(session, hearing),
         recipient_infos(session, hearing),
         circulated_on,
-        goal_texts(session, spec),
+        goal_texts=goal_texts(session, spec),
+        provisional_refs=hearing_provisional_refs(session, hearing),
     )
     folder = case_folder(letters_dir, spec.case)
-    document_number = f"{spec.case}-1"
-    letter_path = folder / f"hoeringsbrev-{spec.case.replace('/', '-')}-1.docx"
-    sheet_path = folder / f"endringsoversikt-{spec.case.replace('/', '-')}.xlsx"
+    document_number = _document_number(session, hearing)
+    slug = document_number.replace("/", "-")
+    letter_path = folder / f"hoeringsbrev-{slug}.docx"
+    first = document_number == f"{hearing.case_number}-1"
+    sheet_name = spec.case.replace("/", "-") if first else slug
+    sheet_path = folder / f"endringsoversikt-{sheet_name}.xlsx"
     letter_sha = render_docx("hoeringsbrev", context, letter_path)
     sheet_sha = write_change_sheet(context.change_sheet(), sheet_path)
     record_letter(session, hearing, "hoeringsbrev", letter_path, letter_sha, now, document_number)
     record_letter(session, hearing, "endringsoversikt", sheet_path, sheet_sha, now)
     hearing.circulated_on = circulated_on
-    hearing.last_document_number = max(hearing.last_document_number, 1)
     queued = queue_to_recipients(
         session,
         hearing,

@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from domain.decisions import Decisions
@@ -95,9 +95,60 @@ def items(session: Session, hearing: HearingRow) -> list[HearingItemRow]:
     return _of_hearing(session, HearingItemRow, hearing, HearingItemRow.position)
 
 
+ARCHIVE_MARK = "~"  # a withdrawn record whose case number was reused: 25/4401~1
+
+
+def ledger_case(case_number: str) -> str:
+    """The case number the ledger knows a record's reservations by (an archived
+    record '25/4401~1' reserved them as '25/4401')."""
+    return case_number.split(ARCHIVE_MARK, 1)[0]
+
+
+def outbox_case_key(session: Session, hearing: HearingRow) -> str:
+    """The case as the outbox's dedupe keys carry it: the case number, or for a record
+    that reuses a withdrawn record's case number, that number with its own row id, so
+    that its letters are never taken for the withdrawn record's."""
+    archived = session.exec(
+        select(func.count())
+        .select_from(HearingRow)
+        .where(col(HearingRow.case_number).startswith(hearing.case_number + ARCHIVE_MARK))
+    ).one()
+    return f"{hearing.case_number}#{hearing.id}" if archived else hearing.case_number
+
+
+def archive_withdrawn(session: Session, hearing: HearingRow, now: datetime, actor: str) -> str:
+    """Free a withdrawn record's case number for a new draft: the record keeps all its
+    rows (letters, outbox, responses, history) under '<case>~N'. Returns that label."""
+    case = hearing.case_number
+    earlier = session.exec(
+        select(func.count())
+        .select_from(HearingRow)
+        .where(col(HearingRow.case_number).startswith(case + ARCHIVE_MARK))
+    ).one()
+    label = f"{case}{ARCHIVE_MARK}{earlier + 1}"
+    hearing.case_number = label
+    hearing.updated_at = to_db(now)
+    session.add(hearing)
+    session.add(
+        AuditEventRow(
+            hearing_id=row_id(hearing),
+            action="archive",
+            actor=actor,
+            at=to_db(now),
+            from_state=hearing.state,
+            to_state=hearing.state,
+            reason=f"case number {case} reused by a new draft; this record is kept as {label}",
+            details_json=json.dumps({"case_number": case, "kept_as": label}),
+        )
+    )
+    session.flush()
+    return label
+
+
 def id_displays(session: Session, hearing: HearingRow) -> dict[str, str]:
     """Item ref -> the ID as letters show it (BLS-154, or HJS-xxx while deferred)."""
-    by_key = {r.key: r for r in ledger.reservations_for_case(session, hearing.case_number)}
+    reservations = ledger.reservations_for_case(session, ledger_case(hearing.case_number))
+    by_key = {r.key: r for r in reservations}
     shown = {}
     for item in items(session, hearing):
         if item.final_goal_id:
@@ -181,11 +232,12 @@ def queue_to_recipients(
     body: str,
 ) -> int:
     queued = 0
+    case_key = outbox_case_key(session, hearing)
     for recipient in recipients(session, hearing):
         _, created = queue_message(
             session,
             kind=kind,
-            dedupe_key=f"{kind}:{hearing.case_number}:{recipient.email.lower()}",
+            dedupe_key=f"{kind}:{case_key}:{recipient.email.lower()}",
             to_address=recipient.email,
             to_name=recipient.name,
             subject=subject,

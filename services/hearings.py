@@ -19,12 +19,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlalchemy import delete, func
+from sqlmodel import Session, col, select
 
-from domain.change_items import NewGoal
 from domain.decisions import Decisions
-from domain.errors import UserError
+from domain.errors import TransitionRefused, UserError
 from domain.hearing_spec import HearingSpec
 from domain.lifecycle import (
     TRANSITIONS,
@@ -37,10 +36,12 @@ from domain.lifecycle import (
 from domain.reference import Stakeholder, StakeholderGroup
 from services.circulation import circulate_effects
 from services.codification import codify_effects
+from services.hearing_items import add_items
 from services.hearing_records import (  # re-exported: the flows, CLI and services read them here
     HearingNotFound,
     active_stakeholders,
     allocate_document_number,
+    archive_withdrawn,
     case_folder,
     current_version,
     get_hearing,
@@ -52,7 +53,8 @@ from services.hearing_records import (  # re-exported: the flows, CLI and servic
     load_spec,
     recipients,
 )
-from storage import ledger
+from services.verification import hearing_warnings
+from services.withdrawal import withdraw_effects
 from storage.hearing_models import AuditEventRow, HearingItemRow, HearingRecipientRow, HearingRow
 from storage.models import SpecialtyRow, StakeholderRow
 from storage.review_queries import unreviewed_response_count
@@ -75,10 +77,12 @@ __all__ = [
     "load_decisions",
     "load_spec",
     "recipients",
+    "revise_hearing",
     "transition",
 ]
 
 CREATE = "create"
+REVISE = "revise"
 
 
 @dataclass(frozen=True)
@@ -120,10 +124,6 @@ def _check_references(session: Session, spec: HearingSpec) -> None:
             )
 
 
-def _reservation_key(case: str, ref: str) -> str:
-    return f"hearing:{case}:{ref}"
-
-
 def create_hearing(
     session: Session,
     spec: HearingSpec,
@@ -131,25 +131,62 @@ def create_hearing(
     source: str,
     now: datetime,
     actor: str,
+    reuse_withdrawn_case: bool = False,
 ) -> tuple[HearingRow, bool]:
     """Store a new hearing in draft with its IDs reserved; (row, created).
 
     Creating the same spec again returns the stored hearing (safe to re-run); a
-    different spec under an existing case number is refused.
+    different spec under an existing case number is refused (a draft is changed with
+    `revise_hearing`). A withdrawn hearing's case number is taken over only with
+    `reuse_withdrawn_case`: the withdrawn record is kept, whole, as '<case>~N'.
     """
     spec_json = spec.model_dump_json()
     existing = session.exec(select(HearingRow).where(HearingRow.case_number == spec.case)).first()
+    archived = None
     if existing is not None:
-        if json.loads(existing.spec_json) == json.loads(spec_json):
+        withdrawn = existing.state == HearingState.WITHDRAWN.value
+        if withdrawn and reuse_withdrawn_case:
+            archived = archive_withdrawn(session, existing, now, actor)
+        elif json.loads(existing.spec_json) == json.loads(spec_json):
             return existing, False
-        raise UserError(
-            f"{source}: hearing {spec.case} already exists with a different spec "
-            f"(state {existing.state}); use another case number or withdraw the old one"
-        )
+        else:
+            raise UserError(_exists_message(source, spec.case, existing.state))
     _check_references(session, spec)
-    stakeholders = active_stakeholders(session)
-    chosen = spec.resolve_recipients(stakeholders)
-    hearing = HearingRow(
+    chosen = spec.resolve_recipients(active_stakeholders(session))
+    hearing = _new_row(spec, spec_text, spec_json, source, now)
+    if existing is not None:  # the case's document series goes on (24/750-5, ...)
+        hearing.last_document_number = existing.last_document_number
+    session.add(hearing)
+    session.flush()
+    ids = add_items(session, hearing, spec, now)
+    spec.check_reserved_ids(ids.reserved)
+    _add_recipients(session, hearing, chosen)
+    details: dict[str, Any] = {"reserved_ids": ids.reserved}
+    reason = f"created from {source}"
+    if archived is not None:
+        details["withdrawn_record"] = archived
+        reason += f"; reuses the case number of the withdrawn hearing, kept as {archived}"
+    _audit(session, hearing, CREATE, actor, now, None, reason, details)
+    session.flush()
+    return hearing, True
+
+
+def _exists_message(source: str, case: str, state: str) -> str:
+    hint = "use another case number or withdraw the old one"
+    if state == HearingState.DRAFT.value:
+        hint = f"to change the draft run 'hoering hearing revise {case} {source}'"
+    elif state == HearingState.WITHDRAWN.value:
+        hint = (
+            "to take its case number for a new draft add --reuse-withdrawn-case (the "
+            f"withdrawn record is kept as {case}~N)"
+        )
+    return f"{source}: hearing {case} already exists with a different spec (state {state}); {hint}"
+
+
+def _new_row(
+    spec: HearingSpec, spec_text: str, spec_json: str, source: str, now: datetime
+) -> HearingRow:
+    return HearingRow(
         case_number=spec.case,
         title=spec.title,
         state=HearingState.DRAFT.value,
@@ -160,55 +197,88 @@ def create_hearing(
         created_at=to_db(now),
         updated_at=to_db(now),
     )
-    session.add(hearing)
-    session.flush()
-    reserved = _add_items(session, hearing, spec, now)
-    spec.check_reserved_ids(reserved)
-    _add_recipients(session, hearing, chosen)
+
+
+def _audit(
+    session: Session,
+    hearing: HearingRow,
+    action: str,
+    actor: str,
+    now: datetime,
+    from_state: str | None,
+    reason: str,
+    details: dict[str, Any],
+) -> None:
     session.add(
         AuditEventRow(
             hearing_id=row_id(hearing),
-            action=CREATE,
+            action=action,
             actor=actor,
             at=to_db(now),
-            from_state=None,
-            to_state=HearingState.DRAFT.value,
-            reason=f"created from {source}",
-            details_json=json.dumps({"reserved_ids": reserved}, ensure_ascii=False),
+            from_state=from_state,
+            to_state=hearing.state,
+            reason=reason,
+            details_json=json.dumps(details, ensure_ascii=False),
         )
     )
-    session.flush()
-    return hearing, True
 
 
-def _add_items(
-    session: Session, hearing: HearingRow, spec: HearingSpec, now: datetime
-) -> dict[str, str]:
-    """The hearing's change items; a new goal reserves (or defers) its ID in the ledger.
-    Returns item ref -> reserved goal ID."""
-    reserved: dict[str, str] = {}
-    for position, item in enumerate(spec.items):
-        key = None
-        if isinstance(item, NewGoal):
-            key = _reservation_key(spec.case, item.ref)
-            if item.deferred:
-                ledger.defer(
-                    session, item.specialty, key, item.defer_reason or "", to_db(now), spec.case
-                )
-            else:
-                got = ledger.reserve(session, item.specialty, key, to_db(now), spec.case)
-                reserved[item.ref] = str(got.goal_id)
-        session.add(
-            HearingItemRow(
-                hearing_id=row_id(hearing),
-                position=position,
-                ref=item.ref,
-                kind=item.kind,
-                specialty_prefix=item.specialty,
-                reservation_key=key,
-            )
+def revise_refusal(hearing: HearingRow, spec: HearingSpec, source: str) -> UserError | None:
+    """Why `spec` cannot replace the spec of `hearing`, or None."""
+    if spec.case != hearing.case_number:
+        return UserError(
+            f"{source}: the spec is for case {spec.case}, not {hearing.case_number}; "
+            "fix `case:` in the spec or the case on the command line"
         )
-    return reserved
+    if hearing.state != HearingState.DRAFT.value:
+        return TransitionRefused(
+            f"cannot revise hearing {hearing.case_number}: it is {hearing.state}; only a "
+            "draft can be revised (withdraw it and create it again with --reuse-withdrawn-case)"
+        )
+    return None
+
+
+def revise_hearing(
+    session: Session,
+    case: str,
+    spec: HearingSpec,
+    spec_text: str,
+    source: str,
+    now: datetime,
+    actor: str,
+) -> dict[str, Any]:
+    """Replace a draft's spec. Items that stay keep their reserved IDs, new items get
+    new ones, removed items' reservations are burned; the old spec is kept in the audit
+    row. The same spec again changes nothing."""
+    hearing = get_hearing(session, case, for_update=True)
+    refusal = revise_refusal(hearing, spec, source)
+    if refusal is not None:
+        raise refusal
+    result: dict[str, Any] = {"case": hearing.case_number, "state": hearing.state}
+    if json.loads(hearing.spec_json) == json.loads(spec.model_dump_json()):
+        return {**result, "revised": False, "ids": id_displays(session, hearing)}
+    _check_references(session, spec)
+    chosen = spec.resolve_recipients(active_stakeholders(session))
+    previous = {row.ref: row.reservation_key for row in items(session, hearing)}
+    old = {"source": hearing.spec_source, "text": hearing.spec_text}
+    for model in (HearingItemRow, HearingRecipientRow):
+        session.execute(delete(model).where(col(model.hearing_id) == hearing.id))
+    session.flush()
+    ids = add_items(session, hearing, spec, now, previous)
+    spec.check_reserved_ids(ids.reserved)
+    _add_recipients(session, hearing, chosen)
+    hearing.title, hearing.deadline = spec.title, spec.deadline
+    hearing.spec_text, hearing.spec_json, hearing.spec_source = (
+        spec_text,
+        spec.model_dump_json(),
+        source,
+    )
+    hearing.updated_at = to_db(now)
+    session.add(hearing)
+    details = {**ids.as_json(), "previous_spec": old}
+    _audit(session, hearing, REVISE, actor, now, hearing.state, f"revised from {source}", details)
+    session.flush()
+    return {**result, "revised": True, **ids.as_json(), "ids": id_displays(session, hearing)}
 
 
 def _add_recipients(session: Session, hearing: HearingRow, chosen: Sequence[Stakeholder]) -> None:
@@ -294,6 +364,9 @@ def transition(
     effects = _EFFECTS.get(command.action)
     if effects is not None:
         details.update(effects(session, hearing, facts, outcome, now, letters_dir))
+    warnings = list(outcome.warnings)
+    if command.action in _WARNS_UNVERIFIED:
+        warnings += hearing_warnings(session, hearing)
     hearing.state = outcome.new_state.value
     hearing.updated_at = to_db(now)
     session.add(hearing)
@@ -317,7 +390,7 @@ def transition(
         from_state,
         outcome.new_state.value,
         already_done=False,
-        warnings=list(outcome.warnings),
+        warnings=warnings,
         details=details,
     )
 
@@ -327,18 +400,10 @@ def _close_effects(session, hearing, facts, outcome, now, letters_dir) -> dict[s
     return {}
 
 
-def _withdraw_effects(session, hearing, facts, outcome, now, letters_dir) -> dict[str, Any]:
-    burned = []
-    for reservation in ledger.reservations_for_case(session, hearing.case_number):
-        if reservation.status in {"reserved", "deferred"}:
-            ledger.mark(session, reservation.key, "burned", to_db(now), "hearing withdrawn")
-            burned.append(reservation.display)
-    return {"burned_reservations": burned}
-
-
+_WARNS_UNVERIFIED = frozenset({Action.CIRCULATE, Action.CODIFY})
 _EFFECTS = {
     Action.CIRCULATE: circulate_effects,
     Action.CLOSE: _close_effects,
     Action.CODIFY: codify_effects,
-    Action.WITHDRAW: _withdraw_effects,
+    Action.WITHDRAW: withdraw_effects,
 }

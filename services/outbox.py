@@ -59,6 +59,7 @@ KIND_LABELS_NB = {
     "kvittering": "kvittering",
     "paaminnelse": "påminnelse",
     "orienteringsbrev": "orienteringsbrev",
+    "tilbaketrekking": "tilbaketrekking",
 }
 
 

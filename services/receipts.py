@@ -119,6 +119,7 @@ def receipt_context(
         recipient_address="",
         case_officer=spec.case_officer.name,
         contact=Contact(title=spec.contact.title, name=spec.contact.name, email=spec.contact.email),
+        hearing_withdrawn=hearing.state == "withdrawn",
     )
 
 

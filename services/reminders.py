@@ -39,6 +39,7 @@ from domain.reminder_policy import (
     due_reminder,
 )
 from rendering.letters import render_docx
+from services.hearing_records import outbox_case_key
 from storage.db import read_session, write_session
 from storage.hearing_models import HearingRecipientRow, HearingRow, LetterRow, OutboxMessageRow
 from storage.outbox_queue import queue_message
@@ -222,10 +223,9 @@ def plan_reminders(session: Session, *, now: datetime, default: ReminderPolicy) 
         if reminder is None:
             continue
         waiting = [r for r in recipients if r.stakeholder_key not in answered]
+        case_key = outbox_case_key(session, hearing)  # a reused case number: its own keys
         keys = {
-            r.stakeholder_key: reminder_dedupe_key(
-                hearing.case_number, r.stakeholder_key, reminder.on
-            )
+            r.stakeholder_key: reminder_dedupe_key(case_key, r.stakeholder_key, reminder.on)
             for r in waiting
         }
         existing = _queued(session, keys.values())

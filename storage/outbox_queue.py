@@ -7,8 +7,9 @@ import json
 from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from storage.hearing_models import OutboxMessageRow
 
@@ -68,3 +69,24 @@ def queue_message(
             raise
         return existing, False
     return row, True
+
+
+def cancel_pending(session: Session, hearing_id: int, reason: str) -> dict[str, int]:
+    """Cancel every message of the hearing that has not gone out (status pending, also
+    those waiting for a retry); kind -> how many. A message being sent, sent or failed
+    is left as it is."""
+    rows = session.exec(
+        select(OutboxMessageRow).where(
+            OutboxMessageRow.hearing_id == hearing_id, OutboxMessageRow.status == "pending"
+        )
+    ).all()
+    cancelled: dict[str, int] = {}
+    for row in rows:
+        taken = session.exec(  # only if a sender has not claimed it meanwhile
+            update(OutboxMessageRow)
+            .where(col(OutboxMessageRow.id) == row.id, col(OutboxMessageRow.status) == "pending")
+            .values(status="cancelled", last_error=reason, next_attempt_at=None)
+        )
+        if taken.rowcount == 1:
+            cancelled[row.kind] = cancelled.get(row.kind, 0) + 1
+    return dict(sorted(cancelled.items()))

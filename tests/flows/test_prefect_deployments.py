@@ -47,6 +47,7 @@ EXPECTED = {
     "send-outbox/every-5-min": ("flows/outbox_flows.py:send_outbox", "*/5 * * * *"),
     "import-mailbox/every-15-min": ("flows/intake_flows.py:import_mailbox", "*/15 * * * *"),
     "create-hearing/on-demand": ("flows/hearing_flows.py:create_hearing", None),
+    "revise-hearing/on-demand": ("flows/hearing_flows.py:revise_hearing", None),
     "circulate-hearing/on-demand": ("flows/hearing_flows.py:circulate_hearing", None),
     "close-hearing/on-demand": ("flows/hearing_flows.py:close_hearing", None),
     "complete-review/on-demand": ("flows/hearing_flows.py:complete_review", None),

@@ -36,6 +36,7 @@ from domain.letter_context import (
     Signatory,
     SpecialtyDecision,
     SpecialtyListing,
+    WithdrawalLetterContext,
 )
 from rendering import letters
 from rendering.docx_files import new_letter_document
@@ -258,6 +259,23 @@ def reminder_context() -> ReminderContext:
     )
 
 
+def withdrawal_context() -> WithdrawalLetterContext:
+    return WithdrawalLetterContext(
+        case_number="24/750",
+        title="Kompetanse om kliniske studier i spesialistutdanningen for leger",
+        letter_date=date(2024, 4, 5),
+        case_officer="Marie Thoresen",
+        contact=CONTACT,
+        circulated_date=date(2024, 3, 8),
+        deadline=date(2024, 5, 31),
+        reason="Forslaget omarbeides etter innspill fra Legeforeningen.",
+        withdrawn_ids=("AMM-068", "BLS-154"),
+        forwarded=True,
+        signatories=SIGNATORIES,
+        recipient_groups=hearing_context().recipient_groups,
+    )
+
+
 def context_for(kind: LetterKind) -> object:
     return {
         LetterKind.HOERINGSBREV: hearing_context,
@@ -265,6 +283,7 @@ def context_for(kind: LetterKind) -> object:
         LetterKind.ORIENTERINGSBREV: orientation_context,
         LetterKind.KVITTERING: receipt_context,
         LetterKind.PAAMINNELSE: reminder_context,
+        LetterKind.TILBAKETREKKING: withdrawal_context,
     }[kind]()
 
 
@@ -481,10 +500,10 @@ def test_several_proposed_texts_are_labelled_with_their_specialties() -> None:
     )
     markdown = render_markdown("hoeringsbrev", hearing_context(proposed_goals=goals))
     assert (
-        "**Læringsmålstekst som forskriftsfestes** i Geriatri, under temaoverskriften "
+        "**Læringsmålstekst 1 som forskriftsfestes** i Geriatri, under temaoverskriften "
         "«Kliniske studier»:" in markdown
     )
-    assert "**Læringsmålstekst som forskriftsfestes** i Urologi" in markdown
+    assert "**Læringsmålstekst 2 som forskriftsfestes** i Urologi" in markdown
 
 
 # --- Record text stays literal ---------------------------------------------------------

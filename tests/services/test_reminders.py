@@ -222,8 +222,11 @@ def test_withdrawn_hearing_gets_none_and_queued_ones_are_dropped(engine, tmp_pat
         reason="Trukket",
     )
     assert _remind(engine, tmp_path, THREE_DAYS).hearings == []
+    # the withdrawal cancelled them (and every other pending letter of the hearing)
+    assert {r.status for r in _reminder_rows(engine)} == {"cancelled"}
     report = _send(engine, tmp_path, FOURTEEN_DAYS + timedelta(hours=2))
-    assert report.counts()["cancelled"] == len(hearing)
+    assert report.counts()["cancelled"] == 0
+    assert {r.kind for r in report.results} == {"tilbaketrekking"}
     assert {r.status for r in _reminder_rows(engine)} == {"cancelled"}
     assert all("the hearing is withdrawn" in r.last_error for r in _reminder_rows(engine))
 
