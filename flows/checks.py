@@ -38,9 +38,7 @@ def check_step(
 
 def check_revision(case: str, spec: HearingSpec, source: str) -> None:
     """Raise the refusal of `hearing revise` (unknown case, not a draft, another case)."""
-    from services.hearings import revise_refusal
-
     with read_session(runtime.engine()) as session:
-        refusal = revise_refusal(hearings.get_hearing(session, case), spec, source)
+        refusal = hearings.revise_refusal(hearings.get_hearing(session, case), spec, source)
     if refusal is not None:
         raise refusal

@@ -53,7 +53,8 @@ def reservation_key(case: str, ref: str, taken: Iterable[str]) -> str:
     return f"{base}~{number}"
 
 
-def _id_prefix(item: NewGoal) -> str:
+def id_prefix(item: NewGoal) -> str:
+    """The ID prefix a new goal's number is reserved from (one place for it)."""
     return item.specialty
 
 
@@ -64,7 +65,7 @@ def _still_valid(
     reservation = held.get(key) if key else None
     if reservation is None or reservation.status not in OPEN_STATUSES:
         return None
-    if reservation.prefix != _id_prefix(item):
+    if reservation.prefix != id_prefix(item):
         return None
     if (reservation.status == "deferred") != item.deferred:
         return None
@@ -121,7 +122,7 @@ def add_items(
 def _reserve(
     session: Session, spec: HearingSpec, item: NewGoal, key: str, now: datetime
 ) -> ledger.Reservation:
-    prefix = _id_prefix(item)
+    prefix = id_prefix(item)
     if item.deferred:
         return ledger.defer(session, prefix, key, item.defer_reason or "", to_db(now), spec.case)
     return ledger.reserve(session, prefix, key, to_db(now), spec.case)

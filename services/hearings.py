@@ -78,6 +78,7 @@ __all__ = [
     "load_spec",
     "recipients",
     "revise_hearing",
+    "revise_refusal",
     "transition",
 ]
 

@@ -14,6 +14,7 @@ from domain.unverified_data import (
     provisional_refs,
     unverified_warnings,
 )
+from services.hearing_items import id_prefix
 from services.hearing_records import id_displays, items, load_spec, recipients
 from storage.hearing_models import HearingRow
 from storage.models import IdPrefixRow, SpecialtyRow, StakeholderRow
@@ -36,16 +37,17 @@ def _item_ids(session: Session, hearing: HearingRow) -> list[ItemId]:
     spec = load_spec(hearing)
     shown = id_displays(session, hearing)
     dropped = {row.ref for row in items(session, hearing) if row.decision == DROPPED}
-    return [
-        ItemId(
-            ref=item.ref,
-            shown=shown.get(item.ref) or getattr(item, "goal_id", None) or "",
-            prefix=item.specialty,
-            new=isinstance(item, NewGoal),
-        )
-        for item in spec.items
-        if item.ref not in dropped
-    ]
+    ids = []
+    for item in spec.items:
+        if item.ref in dropped:
+            continue
+        if isinstance(item, NewGoal):
+            ids.append(ItemId(item.ref, shown.get(item.ref, ""), id_prefix(item), new=True))
+            continue
+        goal_id = getattr(item, "goal_id", None) or ""  # none for a heading change
+        prefix = goal_id.split("-", 1)[0] if goal_id else item.specialty
+        ids.append(ItemId(item.ref, goal_id, prefix, new=False))
+    return ids
 
 
 def _addresses(session: Session, hearing: HearingRow) -> list[RecipientAddress]:

@@ -21,6 +21,7 @@ from tests.hearing_helpers import (
     REVIEWED,
     act,
     create,
+    spec_text,
 )
 
 ADDRESSES = re.compile(
@@ -100,3 +101,31 @@ def test_codify_warns_of_a_deferred_id_numbered_from_an_unverified_floor(engine,
         "HJS-101 rests on an unverified ID floor (highest_used HJS 100, verified: false)"
     )
     assert ADDRESSES.match(codified.warnings[1])
+
+
+AMENDED_BLS_001 = """
+  - kind: amended_text
+    specialty: BLS
+    goal_id: BLS-001
+    heading: Hematologi med vekt på morfologisk diagnostikk
+    old_text: >-
+      Ha god kunnskap om og beherske utredning og behandling av anemi som skyldes mangel på
+      jern, vitamin B12 og folat.
+    new_text: >-
+      Ha god kunnskap om og selvstendig kunne utrede og behandle anemi som skyldes mangel på
+      jern, vitamin B12 og folat.
+"""
+
+
+def test_an_existing_goal_with_an_unverified_prefix_is_provisional_in_the_letter(engine, tmp_path):
+    create(engine, spec_text() + AMENDED_BLS_001)
+    with write_session(engine) as session:
+        session.execute(
+            update(SpecialtyRow).where(SpecialtyRow.prefix == "BLS").values(prefix_verified=False)
+        )
+    result = act(engine, Action.CIRCULATE, CIRCULATED, tmp_path / "letters")
+    assert any(w.startswith("unverified ID prefix BLS (prefix_verified") for w in result.warnings)
+    document = Document(result.details["letters"][0])
+    cells = [row.cells[1].text for table in document.tables for row in table.rows]
+    assert "BLS-001 (foreløpig)" in cells and "BLS-154 (foreløpig)" in cells
+    assert "AMM-068" in cells
