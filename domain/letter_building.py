@@ -87,7 +87,8 @@ def change_item_rows(
 ) -> tuple[ChangeItemRow, ...]:
     """One table row per change item, in the spec's order."""
     return tuple(
-        _change_item_row(item, specialties[item.specialty].name, id_displays) for item in spec.items
+        _change_item_row(item, specialties[item.catalogue_code].name, id_displays)
+        for item in spec.items
     )
 
 
@@ -233,7 +234,7 @@ def orientation_letter_context(
         assert decision is not None  # codify refuses undecided items
         rows.append(
             SpecialtyDecision(
-                specialty_name=specialties[item.specialty].name,
+                specialty_name=specialties[item.catalogue_code].name,
                 decision=Decision(decision.decision.value),
                 goal_id=final_ids.get(item.ref) if decision.decision != Outcome.DROP else None,
                 comment=decision.assessment,

@@ -139,31 +139,41 @@ def _apply_item(session, spec, item, decision, row, effective, now) -> str | Non
         return _add_new_goal(session, spec, item, decision, row, effective, now)
     if dropped:
         return getattr(item, "goal_id", None)
-    if isinstance(item, AmendedText):
+    if isinstance(item, (AmendedText, MovedGoal, DeletedGoal)):
         current = _version_in_force(session, item.goal_id, spec.case)
-        text = decision.text if decision.decision == Outcome.ADOPT_AMENDED else item.new_text
-        _new_version(session, current, effective, source, text=text)
-        return item.goal_id
-    if isinstance(item, MovedGoal):
-        current = _version_in_force(session, item.goal_id, spec.case)
-        _new_version(session, current, effective, source, heading=item.to_heading)
-        return item.goal_id
-    if isinstance(item, DeletedGoal):
-        current = _version_in_force(session, item.goal_id, spec.case)
-        current.valid_to = effective
-        session.add(current)
+        _new_version(session, current, effective, source, **_changes(item, decision))
         return item.goal_id
     if isinstance(item, HeadingChange):
-        for current in session.exec(
-            select(LearningGoalRow).where(
-                LearningGoalRow.catalogue_code == item.specialty,
-                LearningGoalRow.heading == item.old_heading,
-                col(LearningGoalRow.valid_to).is_(None),
-            )
-        ).all():
+        query = select(LearningGoalRow).where(
+            LearningGoalRow.catalogue_code == item.catalogue_code,
+            LearningGoalRow.heading == item.old_heading,
+            LearningGoalRow.status == "active",
+            col(LearningGoalRow.valid_to).is_(None),
+        )
+        if item.training_part is not None:
+            query = query.where(LearningGoalRow.training_part == item.training_part)
+        for current in session.exec(query).all():
             _new_version(session, current, effective, source, heading=item.new_heading)
         return None
     raise AssertionError(f"unknown change item {item!r}")
+
+
+def _changes(item: AmendedText | MovedGoal | DeletedGoal, decision: Any) -> dict[str, Any]:
+    """The columns the item's adopted change sets on the goal's next version: text,
+    heading and training part as given; a deleted goal's version is retired."""
+    if isinstance(item, DeletedGoal):
+        return {"status": "retired"}
+    changes: dict[str, Any] = {}
+    if isinstance(item, AmendedText):
+        amended = decision.decision == Outcome.ADOPT_AMENDED
+        changes["text"] = decision.text if amended else item.new_text
+        if item.heading is not None:
+            changes["heading"] = item.heading
+    else:
+        changes["heading"] = item.to_heading
+    if item.training_part is not None:
+        changes["training_part"] = item.training_part
+    return changes
 
 
 def _add_new_goal(session, spec, item, decision, row, effective, now) -> str | None:
@@ -193,7 +203,7 @@ def _add_new_goal(session, spec, item, decision, row, effective, now) -> str | N
             goal_id=str(goal_id),
             prefix=goal_id.prefix,
             number=goal_id.number,
-            catalogue_code=item.specialty,
+            catalogue_code=item.catalogue_code,
             version=1,
             text=text,
             elaboration=(decision.elaboration if amended else None) or item.elaboration,

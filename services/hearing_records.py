@@ -25,7 +25,7 @@ from storage.hearing_models import (
     HearingRow,
     LetterRow,
 )
-from storage.models import LearningGoalRow, SpecialtyRow, StakeholderRow
+from storage.models import CatalogueRow, LearningGoalRow, SpecialtyRow, StakeholderRow
 from storage.outbox_queue import queue_message
 from storage.rows import row_id
 from storage.timeutil import to_db
@@ -59,10 +59,17 @@ def load_decisions(row: HearingRow) -> Decisions | None:
 
 
 def specialty_infos(session: Session) -> dict[str, SpecialtyInfo]:
-    return {
-        r.prefix: SpecialtyInfo(name=r.name, group=r.group)
-        for r in session.exec(select(SpecialtyRow)).all()
+    """Name and group by catalogue code: every specialty (by prefix) and the catalogues
+    that are not a specialty's (FKM, LIS1: group = their kind), as items name them."""
+    infos = {
+        r.code: SpecialtyInfo(name=r.name, group=r.kind)
+        for r in session.exec(select(CatalogueRow)).all()
     }
+    infos.update(
+        (r.prefix, SpecialtyInfo(name=r.name, group=r.group))
+        for r in session.exec(select(SpecialtyRow)).all()
+    )
+    return infos
 
 
 def active_stakeholders(session: Session) -> list[Stakeholder]:

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from domain.calendar import oslo_date
 from domain.change_items import NewGoal
 from domain.decisions import Decisions
 from domain.errors import UserError
@@ -42,7 +43,6 @@ from services.hearing_records import (  # re-exported: the flows, CLI and servic
     active_stakeholders,
     allocate_document_number,
     case_folder,
-    current_version,
     get_hearing,
     history,
     id_displays,
@@ -52,9 +52,9 @@ from services.hearing_records import (  # re-exported: the flows, CLI and servic
     load_spec,
     recipients,
 )
+from services.spec_checks import check_spec_references, common_catalogues
 from storage import ledger
 from storage.hearing_models import AuditEventRow, HearingItemRow, HearingRecipientRow, HearingRow
-from storage.models import SpecialtyRow, StakeholderRow
 from storage.review_queries import unreviewed_response_count
 from storage.rows import row_id
 from storage.timeutil import to_db
@@ -106,18 +106,8 @@ class TransitionResult:
 # --- creating ------------------------------------------------------------------------------
 
 
-def _check_references(session: Session, spec: HearingSpec) -> None:
-    prefixes = set(session.exec(select(SpecialtyRow.prefix)).all())
-    keys = set(session.exec(select(StakeholderRow.key).where(StakeholderRow.active)).all())
-    spec.validate_references(prefixes, keys, {g.value for g in StakeholderGroup})
-    for index, item in enumerate(spec.items):
-        goal_id = getattr(item, "goal_id", None)
-        if goal_id is not None and current_version(session, goal_id) is None:
-            raise spec.source_map.error(
-                ("items", index, "goal_id"),
-                f"no learning goal {goal_id} in the catalogue; check the ID with "
-                f"'hoering goals list --specialty {item.specialty}'",
-            )
+def _check_references(session: Session, spec: HearingSpec, now: datetime) -> None:
+    check_spec_references(session, spec, oslo_date(now))
 
 
 def _reservation_key(case: str, ref: str) -> str:
@@ -146,9 +136,9 @@ def create_hearing(
             f"{source}: hearing {spec.case} already exists with a different spec "
             f"(state {existing.state}); use another case number or withdraw the old one"
         )
-    _check_references(session, spec)
+    _check_references(session, spec, now)
     stakeholders = active_stakeholders(session)
-    chosen = spec.resolve_recipients(stakeholders)
+    chosen = spec.resolve_recipients(stakeholders, common_catalogues(session))
     hearing = HearingRow(
         case_number=spec.case,
         title=spec.title,
@@ -193,10 +183,10 @@ def _add_items(
             key = _reservation_key(spec.case, item.ref)
             if item.deferred:
                 ledger.defer(
-                    session, item.specialty, key, item.defer_reason or "", to_db(now), spec.case
+                    session, item.id_prefix, key, item.defer_reason or "", to_db(now), spec.case
                 )
             else:
-                got = ledger.reserve(session, item.specialty, key, to_db(now), spec.case)
+                got = ledger.reserve(session, item.id_prefix, key, to_db(now), spec.case)
                 reserved[item.ref] = str(got.goal_id)
         session.add(
             HearingItemRow(
@@ -204,7 +194,7 @@ def _add_items(
                 position=position,
                 ref=item.ref,
                 kind=item.kind,
-                specialty_prefix=item.specialty,
+                specialty_prefix=item.catalogue_code,
                 reservation_key=key,
             )
         )

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
-from storage.models import CatalogueRow, LearningGoalRow, SpecialtyRow
+from domain.reference import CatalogueKind
+from domain.spec_catalogue import CatalogueFacts, GoalFacts
+from storage.models import CatalogueRow, IdPrefixRow, LearningGoalRow, SpecialtyRow
 
 
 @dataclass(frozen=True)
@@ -85,3 +89,56 @@ def specialties(session: Session) -> list[SpecialtyRow]:
 
 def catalogue_codes(session: Session) -> set[str]:
     return set(session.exec(select(CatalogueRow.code)).all())
+
+
+def catalogue_facts(session: Session) -> dict[str, CatalogueFacts]:
+    """Every catalogue with its kind and ID prefixes, by code."""
+    prefixes: dict[str, list[str]] = {}
+    for row in session.exec(select(IdPrefixRow).order_by(col(IdPrefixRow.prefix))).all():
+        prefixes.setdefault(row.catalogue_code, []).append(row.prefix)
+    return {
+        row.code: CatalogueFacts(
+            row.code, CatalogueKind(row.kind), tuple(prefixes.get(row.code, ()))
+        )
+        for row in session.exec(select(CatalogueRow)).all()
+    }
+
+
+def _in_force(on: date) -> tuple[Any, ...]:
+    return (
+        col(LearningGoalRow.status) == "active",
+        or_(col(LearningGoalRow.valid_from).is_(None), col(LearningGoalRow.valid_from) <= on),
+        or_(col(LearningGoalRow.valid_to).is_(None), col(LearningGoalRow.valid_to) > on),
+    )
+
+
+def goal_facts_on(session: Session, goal_ids: Iterable[str], on: date) -> dict[str, GoalFacts]:
+    """The active version in force on `on` of each of `goal_ids` that has one."""
+    wanted = sorted(set(goal_ids))
+    if not wanted:
+        return {}
+    rows = session.exec(
+        select(LearningGoalRow).where(col(LearningGoalRow.goal_id).in_(wanted), *_in_force(on))
+    ).all()
+    return {
+        row.goal_id: GoalFacts(
+            row.goal_id, row.catalogue_code, row.text, row.heading, row.training_part
+        )
+        for row in rows
+    }
+
+
+def headings_on(session: Session, codes: Iterable[str], on: date) -> dict[str, set[str]]:
+    """Catalogue code -> the headings of its goals in force on `on`."""
+    found: dict[str, set[str]] = {code: set() for code in codes}
+    if not found:
+        return found
+    rows = session.exec(
+        select(LearningGoalRow.catalogue_code, LearningGoalRow.heading)
+        .where(col(LearningGoalRow.catalogue_code).in_(sorted(found)), *_in_force(on))
+        .distinct()
+    ).all()
+    for code, heading in rows:
+        if heading is not None:
+            found[code].add(heading)
+    return found
