@@ -20,7 +20,7 @@ from domain.change_items import AmendedText, DeletedGoal, HeadingChange, MovedGo
 from domain.hearing_spec import HearingSpec
 from domain.reference import CatalogueKind
 
-_SHOWN = 60
+_SHOWN = 240  # enough for a goal text, which the user copies
 
 
 @dataclass(frozen=True)

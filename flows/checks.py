@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from domain.calendar import oslo_date
 from domain.decisions import Decisions
+from domain.hearing_spec import HearingSpec
 from domain.lifecycle import TRANSITIONS, Action, Command, apply_command
 from services import hearings, runtime
+from services.spec_checks import check_spec_references
 from storage.db import read_session
 
 
@@ -33,3 +36,10 @@ def check_step(
             decisions.check_against(hearings.load_spec(hearing))
         facts = hearings.gather_facts(session, hearing, decisions)
         apply_command(facts, Command(action, actor, reason), now)
+
+
+def check_spec(spec: HearingSpec, now: datetime) -> None:
+    """Raise the spec's first reference or catalogue problem (a UserError) at `now`, with
+    the check creation makes (`services.spec_checks`), before Prefect is imported."""
+    with read_session(runtime.engine()) as session:
+        check_spec_references(session, spec, oslo_date(now))
