@@ -9,6 +9,7 @@ from typing import Annotated, cast
 import typer
 
 from cli import output
+from cli.catalogue import catalogue_app
 from cli.hearing import actor, hearing_app
 from cli.outbox import outbox_app, reminders_app
 from cli.responses import responses_app
@@ -30,6 +31,7 @@ goals_app = typer.Typer(help="The learning-goal catalogue.", no_args_is_help=Tru
 ids_app = typer.Typer(help="The learning-goal ID ledger.", no_args_is_help=True)
 app.add_typer(goals_app, name="goals")
 app.add_typer(ids_app, name="ids")
+app.add_typer(catalogue_app, name="catalogue")
 app.add_typer(hearing_app, name="hearing")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(reminders_app, name="reminders")

@@ -5,7 +5,7 @@ sheet is rendered, recorded and queued to every recipient."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -28,6 +28,7 @@ from services.hearing_records import (
     specialty_infos,
 )
 from storage import ledger
+from storage.catalogue import add_version
 from storage.models import LearningGoalRow
 from storage.timeutil import to_db
 
@@ -104,22 +105,6 @@ def _apply_decisions(session, hearing, spec, decisions, effective, now) -> dict[
     return final_ids
 
 
-def _new_version(
-    session: Session, current: LearningGoalRow, effective: date, source: str, **changes: Any
-) -> LearningGoalRow:
-    """Close `current` at `effective` and add the next version with `changes`."""
-    current.valid_to = effective
-    session.add(current)
-    values = current.model_dump(exclude={"id"})
-    values.update(changes, version=current.version + 1, valid_from=effective, valid_to=None)
-    values["source"] = source
-    level = level_of_text(values["text"])
-    values["level"] = level.name.lower() if level else None
-    row = LearningGoalRow(**values)
-    session.add(row)
-    return row
-
-
 def _version_in_force(session: Session, goal_id: str, case: str) -> LearningGoalRow:
     """The goal's current version, which an amend, move or delete item changes."""
     current = current_version(session, goal_id)
@@ -141,7 +126,7 @@ def _apply_item(session, spec, item, decision, row, effective, now) -> str | Non
         return getattr(item, "goal_id", None)
     if isinstance(item, (AmendedText, MovedGoal, DeletedGoal)):
         current = _version_in_force(session, item.goal_id, spec.case)
-        _new_version(session, current, effective, source, **_changes(item, decision))
+        add_version(session, current, effective, source, **_changes(item, decision))
         return item.goal_id
     if isinstance(item, HeadingChange):
         query = select(LearningGoalRow).where(
@@ -153,7 +138,7 @@ def _apply_item(session, spec, item, decision, row, effective, now) -> str | Non
         if item.training_part is not None:
             query = query.where(LearningGoalRow.training_part == item.training_part)
         for current in session.exec(query).all():
-            _new_version(session, current, effective, source, heading=item.new_heading)
+            add_version(session, current, effective, source, heading=item.new_heading)
         return None
     raise AssertionError(f"unknown change item {item!r}")
 

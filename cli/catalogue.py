@@ -1,0 +1,80 @@
+"""`hoering catalogue ...`: a learning-goal catalogue to and from a spreadsheet.
+
+Export writes the latest version of every goal of one catalogue; import compares a
+workbook with what is loaded and shows the difference (added, changed, removed), and
+without `--dry-run` applies it in one transaction (layout: data/README.md). Neither
+starts Prefect.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cli import output
+from services import runtime
+from storage.db import read_session, write_session
+
+catalogue_app = typer.Typer(
+    help="Learning-goal catalogues as spreadsheets (.xlsx).", no_args_is_help=True
+)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON on stdout, for scripts.")]
+AsOf = Annotated[
+    str | None, typer.Option("--as-of", help="The day it happens (YYYY-MM-DD); default: today.")
+]
+
+
+@catalogue_app.command("export")
+def export(
+    code: Annotated[
+        str, typer.Argument(help="The catalogue: a specialty prefix (BLS), FKM, LIS1.")
+    ],
+    file: Annotated[Path, typer.Argument(help="The .xlsx file to write.")],
+    as_of: AsOf = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Write a catalogue's goals to a spreadsheet, one row per goal."""
+    from services.catalogue_files import export_catalogue
+
+    day = runtime.as_of_date(as_of)
+    with read_session(runtime.engine()) as session:
+        count = export_catalogue(session, code, file, day)
+    if json_out:
+        output.print_json({"catalogue": code.strip().upper(), "goals": count, "file": str(file)})
+    else:
+        output.stdout.print(f"{count} goals of {code.strip().upper()} written to {file}")
+
+
+@catalogue_app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(help="The .xlsx file: one sheet per catalogue.")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the difference; change nothing.")
+    ] = False,
+    as_of: AsOf = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Load full catalogues from a spreadsheet: shows what is added, changed and removed."""
+    from services.catalogue_files import import_catalogue
+
+    day = runtime.as_of_date(as_of)
+    session_of = read_session if dry_run else write_session
+    with session_of(runtime.engine()) as session:
+        report = import_catalogue(session, file, day, dry_run)
+    if json_out:
+        output.print_json(report.as_json())
+        return
+    for diff in report.diffs:
+        rows = [("added", g.goal_id, g.text) for g in diff.added]
+        rows += [("changed", c.after.goal_id, ", ".join(c.fields)) for c in diff.changed]
+        rows += [("removed", g.goal_id, g.text) for g in diff.removed]
+        title = f"{diff.code}: {len(diff.added)} added, {len(diff.changed)} changed, "
+        output.print_table(title + f"{len(diff.removed)} removed", ["", "id", "what"], rows)
+    for prefix, floor in sorted(report.floors.items()):
+        state = "verified" if floor["verified"] else "not verified (a higher floor is kept)"
+        output.stdout.print(f"{prefix}: highest number {floor['highest']}, {state}")
+    verb = "nothing changed (dry run)" if dry_run else "applied"
+    output.stdout.print(verb if report.changed or dry_run else "no change")
