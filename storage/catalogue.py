@@ -31,6 +31,7 @@ class GoalView:
     text: str
     elaboration: str | None
     heading: str | None
+    training_part: int | None
     level: str | None
     status: str
     valid_from: date | None
@@ -46,6 +47,7 @@ class GoalView:
             "text": self.text,
             "elaboration": self.elaboration,
             "heading": self.heading,
+            "training_part": self.training_part,
             "level": self.level,
             "status": self.status,
             "valid_from": self.valid_from.isoformat() if self.valid_from else None,
@@ -82,6 +84,7 @@ def _view(row: LearningGoalRow, specialty: str | None) -> GoalView:
         text=row.text,
         elaboration=row.elaboration,
         heading=row.heading,
+        training_part=row.training_part,
         level=row.level,
         status=row.status,
         valid_from=row.valid_from,

@@ -1,0 +1,85 @@
+"""The example hearings on whole catalogues, end to end (create -> circulate -> close ->
+review done -> codify -> in effect), and the catalogue each leaves: a BLS revision with
+every kind of change, an FKM change and a LIS1 change."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+from domain.calendar import OSLO
+from domain.lifecycle import Action
+from services import hearings
+from storage import catalogue
+from storage.db import read_session
+from tests.hearing_helpers import act, create
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "hearings"
+
+
+def _run(engine, tmp_path, spec: str, decisions: str, case: str, days: dict[str, datetime]):
+    """Every step of the hearing; returns the codify result."""
+    letters = tmp_path / "letters"
+    content = (EXAMPLES / spec).read_text(encoding="utf-8")
+    assert create(engine, content, days["create"]) == case
+    assert act(engine, Action.CIRCULATE, days["create"], letters, case).to_state == "circulated"
+    assert act(engine, Action.CLOSE, days["closed"], letters, case).to_state == "closed"
+    assert act(engine, Action.REVIEW_DONE, days["closed"], letters, case).to_state == "reviewed"
+    codified = act(
+        engine,
+        Action.CODIFY,
+        days["codified"],
+        letters,
+        case,
+        decisions_text=(EXAMPLES / decisions).read_text(encoding="utf-8"),
+    )
+    assert codified.to_state == "codified"
+    assert act(engine, Action.ACTIVATE, days["effective"], letters, case).to_state == "in_effect"
+    return codified
+
+
+def _goals(engine, on: date, code: str):
+    with read_session(engine) as session:
+        return {g.id: g for g in catalogue.goals_on(session, on, code)}
+
+
+def test_bls_revision_with_every_kind_of_change(engine, tmp_path):
+    days = {
+        "create": datetime(2025, 3, 3, 10, 0, tzinfo=OSLO),
+        "closed": datetime(2025, 6, 7, 9, 0, tzinfo=OSLO),
+        "codified": datetime(2025, 9, 15, 9, 0, tzinfo=OSLO),
+        "effective": datetime(2026, 3, 1, 7, 0, tzinfo=OSLO),
+    }
+    codified = _run(
+        engine,
+        tmp_path,
+        "25-1201-blodsykdommer-revisjon.yaml",
+        "25-1201-vedtak.yaml",
+        "25/1201",
+        days,
+    )
+    assert codified.details["final_ids"]["BLS-ny-vexas"] == "BLS-154"
+    before = _goals(engine, date(2026, 2, 28), "BLS")
+    after = _goals(engine, date(2026, 3, 1), "BLS")
+
+    assert "BLS-154" not in before
+    assert after["BLS-154"].text.endswith(
+        "autoinflammatoriske sykdommer med hematologiske manifestasjoner."
+    )  # the adopted, amended text
+    assert after["BLS-154"].training_part == 3
+    assert after["BLS-012"].text.endswith("primær og sekundær hemokromatose.")
+    assert after["BLS-010"].level == "highest" and before["BLS-010"].level != "highest"
+    assert after["BLS-033"].heading == "Hematologi med vekt på morfologisk diagnostikk"
+    assert before["BLS-033"].heading.startswith("Maligne blodsykdommer")
+    assert (before["BLS-027"].training_part, after["BLS-027"].training_part) == (None, 2)
+    renamed = [g for g in after.values() if g.heading == "Hemostase, blødning og trombose"]
+    assert len(renamed) == 34
+    assert not [
+        g
+        for g in after.values()
+        if g.heading and g.heading.startswith("Hemostase, bl\u00f8dningstil")
+    ]
+    assert before["BLS-013"].status == "active" and after["BLS-013"].status == "retired"
+    with read_session(engine) as session:
+        row = hearings.get_hearing(session, "25/1201")
+        assert row.state == "in_effect"
