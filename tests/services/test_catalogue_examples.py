@@ -83,3 +83,91 @@ def test_bls_revision_with_every_kind_of_change(engine, tmp_path):
     with read_session(engine) as session:
         row = hearings.get_hearing(session, "25/1201")
         assert row.state == "in_effect"
+
+
+def test_fkm_change_consults_every_committee(engine, tmp_path):
+    days = {
+        "create": datetime(2025, 9, 1, 10, 0, tzinfo=OSLO),
+        "closed": datetime(2025, 11, 29, 9, 0, tzinfo=OSLO),
+        "codified": datetime(2026, 1, 19, 9, 0, tzinfo=OSLO),
+        "effective": datetime(2026, 9, 1, 7, 0, tzinfo=OSLO),
+    }
+    codified = _run(
+        engine,
+        tmp_path,
+        "25-2210-fkm-kliniske-studier.yaml",
+        "25-2210-vedtak.yaml",
+        "25/2210",
+        days,
+    )
+    assert codified.details["final_ids"] == {"LM-75": "LM-75", "LM-ny-hendelser": "LM-76"}
+    with read_session(engine) as session:
+        row = hearings.get_hearing(session, "25/2210")
+        committees = {
+            r.stakeholder_key
+            for r in hearings.recipients(session, row)
+            if r.group == "spesialitetskomite"
+        }
+        specialties = catalogue.specialties(session)
+    assert len(committees) == len(specialties) == 46
+    before = _goals(engine, date(2026, 8, 31), "FKM")
+    after = _goals(engine, date(2026, 9, 1), "FKM")
+    assert set(before) == {"LM-75"} and set(after) == {"LM-75", "LM-76"}
+    assert after["LM-75"].text.endswith("pasienters reservasjonsrett og melding av bivirkninger.")
+    assert (before["LM-75"].training_part, after["LM-75"].training_part) == (None, 2)
+    assert after["LM-76"].heading == "Kvalitet og pasientsikkerhet"
+    assert after["LM-76"].catalogue == "FKM"
+
+
+# An illustrative extract of the LIS1 catalogue (not the real goals), loaded with
+# `catalogue import` before the hearing, as staff would load the real one.
+LIS1_EXTRACT = [
+    (
+        "KLS-001",
+        "Kunne vurdere og behandle akutt syke pasienter etter ABCDE-prinsippet.",
+        "Akuttmedisin",
+    ),
+    ("KLS-002", "Kunne starte og lede hjerte-lunge-redning.", "Akuttmedisin"),
+    ("KLP-001", "Kunne gjøre en psykiatrisk undersøkelse.", "Psykiatri"),
+    ("KLP-002", "Kunne gjøre en selvmordsrisikovurdering.", "Psykiatri"),
+    ("KLK-001", "Ha kunnskap om kommunens helse- og omsorgstjenester.", "Kommunehelsetjenesten"),
+    ("KLK-002", "Kunne samarbeide med fastlege og hjemmetjeneste.", "Kommunehelsetjenesten"),
+    ("KLK-003", "Ha kunnskap om fastlegeordningen.", "Kommunehelsetjenesten"),
+]
+
+
+def _load_lis1(engine, tmp_path) -> None:
+    from domain.catalogue_sheet import GoalState
+    from rendering.catalogue_sheet import write_catalogue_sheet
+    from services.catalogue_files import import_catalogue
+    from storage.db import write_session
+
+    goals = [GoalState(i, text, None, heading, 1, "active") for i, text, heading in LIS1_EXTRACT]
+    path = tmp_path / "lis1.xlsx"
+    write_catalogue_sheet({"LIS1": goals}, path, date(2025, 8, 1))
+    with write_session(engine) as session:
+        report = import_catalogue(session, path, date(2025, 8, 1), dry_run=False)
+    assert report.floors["KLS"] == {"highest": 2, "verified": True}
+
+
+def test_lis1_change(engine, tmp_path):
+    _load_lis1(engine, tmp_path)
+    days = {
+        "create": datetime(2025, 8, 4, 10, 0, tzinfo=OSLO),
+        "closed": datetime(2025, 11, 1, 9, 0, tzinfo=OSLO),
+        "codified": datetime(2026, 1, 12, 9, 0, tzinfo=OSLO),
+        "effective": datetime(2026, 9, 1, 7, 0, tzinfo=OSLO),
+    }
+    codified = _run(
+        engine, tmp_path, "25-3050-lis1-akuttmedisin.yaml", "25-3050-vedtak.yaml", "25/3050", days
+    )
+    assert codified.details["final_ids"]["KLS-ny-sepsis"] == "KLS-003"
+    with read_session(engine) as session:
+        row = hearings.get_hearing(session, "25/3050")
+        groups = {r.group for r in hearings.recipients(session, row)}
+    assert "spesialitetskomite" not in groups and "rhf" in groups
+    after = _goals(engine, date(2026, 9, 1), "LIS1")
+    assert after["KLS-003"].text.startswith("Kunne gjenkjenne sepsis")
+    assert after["KLS-003"].training_part == 1
+    assert after["KLP-002"].text.startswith("Kunne gjøre en strukturert vurdering")
+    assert after["KLK-003"].status == "active"  # the deletion was not adopted
