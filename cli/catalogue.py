@@ -78,3 +78,51 @@ def import_(
         output.stdout.print(f"{prefix}: highest number {floor['highest']}, {state}")
     verb = "nothing changed (dry run)" if dry_run else "applied"
     output.stdout.print(verb if report.changed or dry_run else "no change")
+
+
+def goals_history(
+    goal_id: Annotated[str, typer.Argument(help="A learning-goal ID, e.g. BLS-012.")],
+    json_out: JsonFlag = False,
+) -> None:
+    """Every version of one goal: dates, status, text, the hearing and its decision."""
+    from services.goal_history import goal_history
+
+    with read_session(runtime.engine()) as session:
+        history = goal_history(session, goal_id)
+    if json_out:
+        output.print_json(history.as_json())
+        return
+    output.print_table(
+        f"{history.goal_id} ({history.catalogue or 'not in the catalogue yet'})",
+        [
+            "version",
+            "status",
+            "valid from",
+            "valid to",
+            "part",
+            "heading",
+            "text",
+            "hearing",
+            "decision",
+        ],
+        [
+            (
+                v.version,
+                v.status,
+                v.valid_from or "",
+                v.valid_to or "",
+                v.training_part or "",
+                v.heading or "",
+                v.text,
+                v.hearing or v.source,
+                v.decision or "",
+            )
+            for v in history.versions
+        ],
+    )
+    if history.reserved_by:
+        output.stdout.print(
+            f"reserved for {history.reserved_by}; enters the catalogue when codified"
+        )
+    for p in history.pending:
+        output.stdout.print(f"under change: {p.kind} in hearing {p.case} ({p.state})")

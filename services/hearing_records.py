@@ -105,12 +105,16 @@ def items(session: Session, hearing: HearingRow) -> list[HearingItemRow]:
 def id_displays(session: Session, hearing: HearingRow) -> dict[str, str]:
     """Item ref -> the ID as letters show it (BLS-154, or HJS-xxx while deferred)."""
     by_key = {r.key: r for r in ledger.reservations_for_case(session, hearing.case_number)}
+    # An item on an existing goal shows that goal's ID, before codification too.
+    named = {i.ref: getattr(i, "goal_id", None) for i in load_spec(hearing).items}
     shown = {}
     for item in items(session, hearing):
         if item.final_goal_id:
             shown[item.ref] = item.final_goal_id
         elif item.reservation_key and item.reservation_key in by_key:
             shown[item.ref] = by_key[item.reservation_key].display
+        elif named.get(item.ref):
+            shown[item.ref] = str(named[item.ref])
         else:
             shown[item.ref] = deferred_display(item.specialty_prefix)
     return shown

@@ -171,3 +171,50 @@ def test_lis1_change(engine, tmp_path):
     assert after["KLS-003"].training_part == 1
     assert after["KLP-002"].text.startswith("Kunne gjøre en strukturert vurdering")
     assert after["KLK-003"].status == "active"  # the deletion was not adopted
+
+
+def test_goals_list_and_history_before_and_after_codification(engine, hoering_env, tmp_path):
+    from tests.cli_helpers import assert_one_line_error, run_hoering
+
+    letters = tmp_path / "letters"
+    content = (EXAMPLES / "25-1201-blodsykdommer-revisjon.yaml").read_text(encoding="utf-8")
+    create(engine, content, datetime(2025, 3, 3, 10, 0, tzinfo=OSLO))
+    act(engine, Action.CIRCULATE, datetime(2025, 3, 3, 10, 0, tzinfo=OSLO), letters, "25/1201")
+
+    listed = run_hoering(
+        "goals", "list", "--specialty", "BLS", "--on", "2025-03-04", "--json", env=hoering_env
+    )
+    assert listed.code == 0, listed.stderr
+    under = {g["id"]: g["under_change_in"] for g in listed.json()}
+    assert under["BLS-012"] == under["BLS-013"] == ["25/1201"] and under["BLS-001"] == []
+    status = run_hoering("hearing", "status", "25/1201", "--json", env=hoering_env).json()
+    shown = {i["id"] for i in status["items"]}
+    assert {"BLS-154", "BLS-012", "BLS-010", "BLS-033", "BLS-027", "BLS-013"} <= shown
+    assert not any(i.endswith("-xxx") and i != "BLS-xxx" for i in shown)
+    reserved = run_hoering("goals", "history", "BLS-154", "--json", env=hoering_env).json()
+    assert reserved["versions"] == [] and reserved["reserved_by"] == "hearing 25/1201"
+
+    act(engine, Action.CLOSE, datetime(2025, 6, 7, 9, 0, tzinfo=OSLO), letters, "25/1201")
+    act(engine, Action.REVIEW_DONE, datetime(2025, 6, 7, 9, 0, tzinfo=OSLO), letters, "25/1201")
+    decisions = (EXAMPLES / "25-1201-vedtak.yaml").read_text(encoding="utf-8")
+    codify_at = datetime(2025, 9, 15, 9, 0, tzinfo=OSLO)
+    act(engine, Action.CODIFY, codify_at, letters, "25/1201", decisions_text=decisions)
+
+    retired = run_hoering("goals", "history", "bls-013", "--json", env=hoering_env).json()
+    assert [(v["version"], v["status"]) for v in retired["versions"]] == [
+        (1, "active"),
+        (2, "retired"),
+    ]
+    assert retired["versions"][0]["valid_to"] == "2026-03-01"
+    assert retired["versions"][1]["valid_from"] == "2026-03-01"
+    assert retired["versions"][1]["hearing"] == "25/1201"
+    assert retired["versions"][1]["decision"] == "adopt"
+    assert retired["pending"] == []
+    amended = run_hoering("goals", "history", "BLS-012", "--json", env=hoering_env).json()
+    assert [v["source"] for v in amended["versions"]] == ["reference", "hearing:25/1201"]
+    assert amended["versions"][1]["text"].endswith("primær og sekundær hemokromatose.")
+    assert run_hoering("goals", "history", "BLS-012", env=hoering_env).code == 0
+    assert_one_line_error(
+        run_hoering("goals", "history", "BLS-999", env=hoering_env),
+        "no learning goal BLS-999",
+    )
