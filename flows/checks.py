@@ -42,4 +42,9 @@ def check_spec(spec: HearingSpec, now: datetime) -> None:
     """Raise the spec's first reference or catalogue problem (a UserError) at `now`, with
     the check creation makes (`services.spec_checks`), before Prefect is imported."""
     with read_session(runtime.engine()) as session:
+        try:
+            hearings.get_hearing(session, spec.case)
+            return  # the same spec again, or another one: creation says which
+        except hearings.HearingNotFound:
+            pass
         check_spec_references(session, spec, oslo_date(now))
