@@ -13,7 +13,7 @@ What a transition causes: circulating in `services.circulation`, codifying in
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -240,11 +240,21 @@ def gather_facts(
         reserved_ids=reserved,
         recipients=chosen,
         known_rhfs=tuple(s for s in stakeholders.values() if s.group == StakeholderGroup.RHF),
+        all_committees=_all_committees(session, spec, stakeholders.values()),
         unreviewed_responses=unreviewed_response_count(session, row_id(hearing)),
         decisions=decisions if decisions is not None else load_decisions(hearing),
         codified_on=hearing.codified_on,
         effective_date=hearing.effective_date,
     )
+
+
+def _all_committees(
+    session: Session, spec: HearingSpec, stakeholders: Iterable[Stakeholder]
+) -> tuple[Stakeholder, ...]:
+    """Every specialty's committee when an item changes a common catalogue (FKM)."""
+    if not set(spec.affected_catalogues) & common_catalogues(session):
+        return ()
+    return tuple(s for s in stakeholders if s.group == StakeholderGroup.SPESIALITETSKOMITE)
 
 
 def _already_done(session: Session, hearing: HearingRow, action: Action) -> bool:

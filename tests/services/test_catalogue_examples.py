@@ -218,3 +218,22 @@ def test_goals_list_and_history_before_and_after_codification(engine, hoering_en
         run_hoering("goals", "history", "BLS-999", env=hoering_env),
         "no learning goal BLS-999",
     )
+
+
+def test_fkm_change_without_every_committee_is_not_circulated(engine, tmp_path):
+    import pytest
+
+    from domain.errors import UserError
+
+    content = (EXAMPLES / "25-2210-fkm-kliniske-studier.yaml").read_text(encoding="utf-8")
+    content = content.replace(
+        "  committees_for_affected_specialties: true\n",
+        "  stakeholders: [spesialitetskomite-bls]\n",
+    )
+    day = datetime(2025, 9, 1, 10, 0, tzinfo=OSLO)
+    create(engine, content, day)
+    with pytest.raises(UserError) as err:
+        act(engine, Action.CIRCULATE, day, tmp_path / "letters", "25/2210")
+    message = str(err.value)
+    assert "recipients lack the spesialitetskomité of ALM, AMM, ANE, " in message
+    assert " BLS," not in message and "URO (spesialistforskriften § 6)" in message
