@@ -77,7 +77,7 @@ def check_spec_catalogues(
                     f"{item.catalogue_code}'",
                 )
         else:
-            _check_goal(spec, index, item, goals.get(item.goal_id), on)
+            _check_goal(spec, index, item, goals.get(item.goal_id), on, catalogues)
 
 
 def _check_catalogue(spec: HearingSpec, index: int, catalogues: Mapping[str, CatalogueFacts]):
@@ -119,6 +119,7 @@ def _check_goal(
     item: AmendedText | MovedGoal | DeletedGoal,
     goal: GoalFacts | None,
     on: date,
+    catalogues: Mapping[str, CatalogueFacts],
 ) -> None:
     at = ("items", index)
     code = item.catalogue_code
@@ -130,10 +131,11 @@ def _check_goal(
             f"'hoering goals list --specialty {code}'",
         )
     if goal.catalogue != code:
-        field = "specialty" if item.specialty is not None else "catalogue"
+        owner = catalogues.get(goal.catalogue)
+        fix = "specialty" if owner and owner.kind == CatalogueKind.SPECIALTY else "catalogue"
         raise spec.source_map.error(
-            (*at, field),
-            f"{item.goal_id} is a goal of {goal.catalogue}, not {code}; write `{field}: "
+            (*at, "specialty" if item.specialty is not None else "catalogue"),
+            f"{item.goal_id} is a goal of {goal.catalogue}, not {code}; write `{fix}: "
             f"{goal.catalogue}` or fix `goal_id`",
         )
     expected: list[tuple[str, object, object]] = []

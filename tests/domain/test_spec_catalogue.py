@@ -122,3 +122,12 @@ def test_sheet_rows_and_diff():
         )
     with pytest.raises(UserError, match=r"row 3, column A .*LM-75 is already on row 2"):
         parse_catalogue_sheet([cells[0], cells[1], cells[1]], "fkm.xlsx", "FKM", {"LM": 0})
+
+
+def test_a_goal_of_another_catalogue_names_the_field_to_write():
+    spec = _spec(**{"    catalogue: FKM\n    goal_id": "    specialty: BLS\n    goal_id"})
+    with pytest.raises(
+        UserError,
+        match=r"items\[0\]\.specialty: LM-75 is a goal of FKM, not BLS; write `catalogue: FKM`",
+    ):
+        check_spec_catalogues(spec, CATALOGUES, {"LM-75": LM75}, {}, ON)
