@@ -64,6 +64,8 @@ def import_(
     session_of = read_session if dry_run else write_session
     with session_of(runtime.engine()) as session:
         report = import_catalogue(session, file, day, dry_run)
+    for warning in report.warnings:
+        output.stderr.print(f"[yellow]warning:[/yellow] {warning}")
     if json_out:
         output.print_json(report.as_json())
         return

@@ -30,6 +30,7 @@ from domain.competence import level_of_text
 from domain.errors import UserError
 from domain.reference import CatalogueKind
 from rendering.catalogue_sheet import read_sheet_cells, write_catalogue_sheet
+from services.goal_history import PendingChange, pending_changes
 from storage import catalogue
 from storage.models import LearningGoalRow
 
@@ -40,6 +41,7 @@ class ImportReport:
     dry_run: bool
     diffs: list[CatalogueDiff] = field(default_factory=list)
     floors: dict[str, dict[str, Any]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -51,6 +53,7 @@ class ImportReport:
             "dry_run": self.dry_run,
             "catalogues": [d.as_json() for d in self.diffs],
             "floors": self.floors,
+            "warnings": self.warnings,
         }
 
 
@@ -112,11 +115,13 @@ def import_catalogue(session: Session, path: Path, day: date, dry_run: bool) -> 
     """Compare the workbook at `path` with the loaded catalogues; apply it unless `dry_run`."""
     report = ImportReport(str(path), dry_run)
     source = f"import:{Path(path).name}"
+    pending = pending_changes(session)
     for code, rows in read_catalogue_file(session, path):
         loaded = {r.goal_id: r for r in catalogue.latest_versions(session, code)}
         before = [_state(r) for r in loaded.values()]
         diff = diff_catalogue(code, before, map(GoalState.of_row, rows))
         report.diffs.append(diff)
+        report.warnings += _under_change(diff, pending)
         highest = _highest_numbers(rows)
         _check_not_reserved(session, path, diff)
         if not dry_run:
@@ -127,6 +132,18 @@ def import_catalogue(session: Session, path: Path, day: date, dry_run: bool) -> 
             )
             report.floors[prefix] = {"highest": number, "verified": verified}
     return report
+
+
+def _under_change(diff: CatalogueDiff, pending: dict[str, list[PendingChange]]) -> list[str]:
+    """One line per changed or removed goal that an open hearing proposes to change: its
+    item was checked against the catalogue as it was."""
+    touched = [c.after.goal_id for c in diff.changed] + [g.goal_id for g in diff.removed]
+    return [
+        f"{goal_id} is changed by this import and by hearing {p.case} ({p.kind}, {p.state}); "
+        "check the hearing's item against the new catalogue"
+        for goal_id in touched
+        for p in pending.get(goal_id, ())
+    ]
 
 
 def _highest_numbers(rows: Sequence[CatalogueSheetRow]) -> dict[str, int]:

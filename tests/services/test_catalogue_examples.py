@@ -194,6 +194,22 @@ def test_goals_list_and_history_before_and_after_codification(engine, hoering_en
     reserved = run_hoering("goals", "history", "BLS-154", "--json", env=hoering_env).json()
     assert reserved["versions"] == [] and reserved["reserved_by"] == "hearing 25/1201"
 
+    sheet = tmp_path / "bls.xlsx"
+    assert run_hoering("catalogue", "export", "BLS", str(sheet), env=hoering_env).code == 0
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(sheet)
+    rows = workbook.worksheets[0]
+    row = next(r for r in range(2, rows.max_row + 1) if rows.cell(r, 1).value == "BLS-012")
+    rows.delete_rows(row)
+    workbook.save(sheet)
+    shown = run_hoering("catalogue", "import", str(sheet), "--dry-run", "--json", env=hoering_env)
+    assert shown.json()["warnings"] == [
+        "BLS-012 is changed by this import and by hearing 25/1201 (amended_text, circulated); "
+        "check the hearing's item against the new catalogue"
+    ]
+    assert "warning: BLS-012 is changed by this import" in shown.stderr
+
     act(engine, Action.CLOSE, datetime(2025, 6, 7, 9, 0, tzinfo=OSLO), letters, "25/1201")
     act(engine, Action.REVIEW_DONE, datetime(2025, 6, 7, 9, 0, tzinfo=OSLO), letters, "25/1201")
     decisions = (EXAMPLES / "25-1201-vedtak.yaml").read_text(encoding="utf-8")
