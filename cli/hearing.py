@@ -106,10 +106,11 @@ def create(
 ) -> None:
     """Create a hearing in draft from its spec; reserves its learning-goal IDs."""
     from domain.hearing_spec import parse_hearing_spec
+    from flows.checks import check_spec
 
-    parse_hearing_spec(_read(spec, "hearing spec"), spec)  # bad spec: one line, no Prefect
+    parsed = parse_hearing_spec(_read(spec, "hearing spec"), spec)  # bad spec: one line
     now = runtime.as_of_moment(as_of)
-    runtime.engine()
+    check_spec(parsed, now)  # unknown names, goals not in the catalogue: no Prefect
     spec_path = str(Path(spec).resolve())
     result = _run(
         "create_hearing",

@@ -9,6 +9,7 @@ from typing import Annotated, cast
 import typer
 
 from cli import output
+from cli.catalogue import catalogue_app, goals_history
 from cli.hearing import actor, hearing_app
 from cli.outbox import outbox_app, reminders_app
 from cli.responses import responses_app
@@ -30,6 +31,7 @@ goals_app = typer.Typer(help="The learning-goal catalogue.", no_args_is_help=Tru
 ids_app = typer.Typer(help="The learning-goal ID ledger.", no_args_is_help=True)
 app.add_typer(goals_app, name="goals")
 app.add_typer(ids_app, name="ids")
+app.add_typer(catalogue_app, name="catalogue")
 app.add_typer(hearing_app, name="hearing")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(reminders_app, name="reminders")
@@ -119,7 +121,9 @@ def goals_list(
     ] = None,
     json_out: JsonFlag = False,
 ) -> None:
-    """The goals that apply on a date."""
+    """The goals that apply on a date, and the open hearings that propose to change them."""
+    from services.goal_history import pending_changes
+
     day = runtime.as_of_date(on, "--on")
     with read_session(runtime.engine()) as session:
         code = None
@@ -131,14 +135,31 @@ def goals_list(
                     "run 'hoering specialties' for the prefixes"
                 )
         goals = catalogue.goals_on(session, day, code)
+        pending = pending_changes(session)
+    under = {g.id: sorted({p.case for p in pending.get(g.id, ())}) for g in goals}
     if json_out:
-        output.print_json([g.as_json() for g in goals])
+        output.print_json([{**g.as_json(), "under_change_in": under[g.id]} for g in goals])
         return
     output.print_table(
         f"{len(goals)} goals on {day.isoformat()}",
-        ["id", "level", "heading", "text", "valid from"],
-        [(g.id, g.level, g.heading, g.text, g.valid_from) for g in goals],
+        ["id", "status", "level", "part", "heading", "text", "valid from", "under change in"],
+        [
+            (
+                g.id,
+                g.status,
+                g.level,
+                g.training_part,
+                g.heading,
+                g.text,
+                g.valid_from,
+                ", ".join(under[g.id]),
+            )
+            for g in goals
+        ],
     )
+
+
+goals_app.command("history")(goals_history)
 
 
 @ids_app.command("next")

@@ -221,7 +221,7 @@ def _item_problems(index: int, entry: ItemDecision, item: Any) -> list[Problem]:
             )
         )
     foreign = entry.resolve_id not in (None, RESOLVE_NEXT) and foreign_id_problem(
-        entry.resolve_id, item.specialty
+        entry.resolve_id, getattr(item, "id_prefix", item.catalogue_code)
     )
     if foreign:
         problems.append(Problem(("decisions", index, "resolve_id"), f"{foreign} or `next`"))

@@ -193,8 +193,14 @@ class HearingSpec(SpecModel):
 
     @property
     def affected_specialties(self) -> tuple[str, ...]:
-        """Prefixes of the specialties the items touch, in first-mention order."""
-        return tuple(dict.fromkeys(item.specialty for item in self.items))
+        """Prefixes of the specialties whose own catalogues the items touch, in
+        first-mention order (FKM and LIS1 items name no specialty)."""
+        return tuple(dict.fromkeys(item.specialty for item in self.items if item.specialty))
+
+    @property
+    def affected_catalogues(self) -> tuple[str, ...]:
+        """Codes of every catalogue the items touch (BLS, FKM, LIS1), first-mention order."""
+        return tuple(dict.fromkeys(item.catalogue_code for item in self.items))
 
     @property
     def new_goals(self) -> tuple[NewGoal, ...]:
@@ -218,7 +224,7 @@ class HearingSpec(SpecModel):
     ) -> None:
         """Raise one UserError line for the first name that is not in the reference data."""
         for index, item in enumerate(self.items):
-            if item.specialty not in known_prefixes:
+            if item.specialty is not None and item.specialty not in known_prefixes:
                 raise self._source_map.error(
                     ("items", index, "specialty"),
                     f"unknown specialty {item.specialty!r}; use a known prefix "
@@ -250,20 +256,28 @@ class HearingSpec(SpecModel):
                     ("items", index, "expected_id"),
                     f"the ID ledger gives {got}, not {item.expected_id}; remove `expected_id` "
                     "to take the ledger's ID, or fix the ledger's floor for "
-                    f"{item.specialty} in the reference data",
+                    f"{item.id_prefix} in the reference data",
                 )
 
-    def resolve_recipients(self, stakeholders: Iterable[Stakeholder]) -> tuple[Stakeholder, ...]:
-        """The stakeholders this hearing goes to, each once, in reference-data order."""
+    def resolve_recipients(
+        self, stakeholders: Iterable[Stakeholder], common_catalogues: Iterable[str] = ()
+    ) -> tuple[Stakeholder, ...]:
+        """The stakeholders this hearing goes to, each once, in reference-data order.
+
+        With `committees_for_affected_specialties`, the committees of the specialties the
+        items name; an item in a common catalogue (`common_catalogues`, kind common: FKM)
+        affects every specialty, so every committee. A LIS1 item names no specialty and
+        adds no committee: list LIS1's recipients under `groups:`/`stakeholders:`."""
         groups = set(self.recipients.groups)
         keys = set(self.recipients.stakeholders)
         affected = set(self.affected_specialties)
+        every = bool(set(common_catalogues) & set(self.affected_catalogues))
         chosen: dict[str, Stakeholder] = {}
         for stakeholder in stakeholders:
             committee = (
                 self.recipients.committees_for_affected_specialties
                 and stakeholder.group == StakeholderGroup.SPESIALITETSKOMITE
-                and stakeholder.specialty in affected
+                and (every or stakeholder.specialty in affected)
             )
             if stakeholder.group.value in groups or stakeholder.key in keys or committee:
                 chosen.setdefault(stakeholder.key, stakeholder)

@@ -97,7 +97,7 @@ def change_item_rows(
     texts = goal_texts or {}
     return tuple(
         replace(
-            _change_item_row(item, specialties[item.specialty].name, id_displays, texts),
+            _change_item_row(item, specialties[item.catalogue_code].name, id_displays, texts),
             id_provisional=item.ref in provisional_refs,
         )
         for item in spec.items
@@ -194,7 +194,7 @@ def _proposed_goals(
     seen: dict[tuple[str, str, str], list[str]] = {}
     for goal in spec.new_goals:
         names = seen.setdefault((goal.text, goal.elaboration or "", goal.heading), [])
-        names.append(specialties[goal.specialty].name)
+        names.append(specialties[goal.catalogue_code].name)
     return tuple(
         ProposedGoal(text=t, elaboration=e, heading=h, specialty_names=tuple(names))
         for (t, e, h), names in seen.items()
@@ -342,7 +342,7 @@ def orientation_letter_context(
         decision = decisions.for_item(item.ref)
         assert decision is not None  # codify refuses undecided items
         shown = getattr(item, "goal_id", None) or proposed.get(item.ref) or ""
-        name = specialties[item.specialty].name
+        name = specialties[item.catalogue_code].name
         rows.append(
             _specialty_decision(item, decision, name, final_ids.get(item.ref), shown, texts)
         )

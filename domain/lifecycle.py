@@ -70,7 +70,9 @@ class HearingFacts:
 
     `reserved_ids` maps a change item's ref to the goal ID the ledger reserved for it.
     `recipients` are the resolved stakeholders (groups expanded, committees included);
-    `known_rhfs` are all regional health authorities in the reference data.
+    `known_rhfs` are all regional health authorities in the reference data;
+    `all_committees` are every specialty's committee when an item changes a catalogue
+    common to all specialties (FKM), else empty.
     """
 
     state: HearingState
@@ -78,6 +80,7 @@ class HearingFacts:
     reserved_ids: Mapping[str, str] = field(default_factory=dict)
     recipients: tuple[Stakeholder, ...] = ()
     known_rhfs: tuple[Stakeholder, ...] = ()
+    all_committees: tuple[Stakeholder, ...] = ()
     unreviewed_responses: int = 0
     decisions: Decisions | None = None
     codified_on: date | None = None
@@ -209,6 +212,10 @@ def _recipient_problems(facts: HearingFacts) -> list[str]:
         s.specialty for s in facts.recipients if s.group == StakeholderGroup.SPESIALITETSKOMITE
     }
     missing = [p for p in facts.spec.affected_specialties if p not in covered]
+    missing += [
+        s.specialty for s in facts.all_committees if s.specialty and s.specialty not in covered
+    ]
+    missing = list(dict.fromkeys(missing))
     if missing:
         problems.append(
             f"recipients lack the spesialitetskomité of {', '.join(missing)} "

@@ -69,6 +69,7 @@ class CatalogueGoal:
     valid_from: date | None = None
     valid_to: date | None = None
     retired: bool = False
+    training_part: int | None = None  # 1 (LIS1), 2 or 3; None: not recorded
 
 
 @dataclass(frozen=True)

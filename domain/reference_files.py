@@ -72,6 +72,15 @@ def _number(name: str, low: int, high: int | None = None) -> BeforeValidator:
     return BeforeValidator(check)
 
 
+def _optional_number(name: str, low: int, high: int) -> BeforeValidator:
+    number = _number(name, low, high).func
+
+    def check(value: object) -> int | None:
+        return None if value is None else number(value)  # type: ignore[call-arg]
+
+    return BeforeValidator(check)
+
+
 def _one_of(name: str, values: list[str]) -> BeforeValidator:
     def check(value: object) -> object:
         if value not in values:
@@ -169,6 +178,7 @@ class GoalEntry(FileModel):
     valid_from: Annotated[date | None, _iso_date("valid_from")] = None
     valid_to: Annotated[date | None, _iso_date("valid_to")] = None
     retired: Annotated[bool, _flag("retired")] = False
+    training_part: Annotated[int | None, _optional_number("training_part", 1, 3)] = None
 
 
 class CourseEntry(FileModel):

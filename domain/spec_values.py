@@ -15,6 +15,7 @@ from domain.yaml_lines import FileModel, custom_error, shown_value
 
 CASE_NUMBER_RE = re.compile(r"^\d{2}/\d+$")
 PREFIX_RE = re.compile(r"^[A-Z]{2,5}$")
+CATALOGUE_CODE_RE = re.compile(r"^[A-Z][A-Z0-9]{1,9}$")
 GOAL_ID_RE = re.compile(r"^[A-Z]{2,5}-\d{1,4}$")
 KEY_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -114,6 +115,11 @@ Prefix = Annotated[
     str,
     BeforeValidator(_text_before),
     _pattern(PREFIX_RE, "a specialty prefix (2-5 capital letters)", "BLS"),
+]
+CatalogueCode = Annotated[
+    str,
+    BeforeValidator(_text_before),
+    _pattern(CATALOGUE_CODE_RE, "a catalogue code (capital letters and digits)", "FKM or LIS1"),
 ]
 GoalId = Annotated[
     str,

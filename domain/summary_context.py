@@ -217,7 +217,7 @@ def build_summary_context(
 ) -> SummaryContext:
     """The summary of `spec`'s hearing from the reviewed responses, at `as_of`."""
     ordered = sorted(responses, key=lambda r: (r.received_at, r.tracking_number))
-    item_specialty = {item.ref: item.specialty for item in spec.items}
+    item_specialty = {item.ref: item.catalogue_code for item in spec.items}
     numbers = sorted({r.campaign for r in responses if r.campaign is not None})
     campaign_labels = {n: CAMPAIGN_LABEL_NB.format(number=n) for n in numbers}
     by_id = {r.response_id: r for r in ordered}
@@ -302,8 +302,8 @@ def _item_summaries(
             ItemSummary(
                 ref=item.ref,
                 goal_id_display=id_displays.get(item.ref, item.ref),
-                specialty_prefix=item.specialty,
-                specialty_name=specialties[item.specialty].name,
+                specialty_prefix=item.catalogue_code,
+                specialty_name=specialties[item.catalogue_code].name,
                 tally=StanceTally.of(
                     r.stance for r in reviewed if r.stance and item.ref in r.items
                 ),
@@ -321,7 +321,7 @@ def _item_summaries(
 def _specialty_summaries(
     spec: HearingSpec, specialties: Mapping[str, SpecialtyInfo], reviewed: Sequence[ResponseFacts]
 ) -> tuple[SpecialtySummary, ...]:
-    item_specialty = {item.ref: item.specialty for item in spec.items}
+    item_specialty = {item.ref: item.catalogue_code for item in spec.items}
     return tuple(
         SpecialtySummary(
             prefix=prefix,
@@ -332,7 +332,7 @@ def _specialty_summaries(
                 if r.stance and any(item_specialty[i] == prefix for i in r.items)
             ),
         )
-        for prefix in dict.fromkeys(item.specialty for item in spec.items)
+        for prefix in dict.fromkeys(item.catalogue_code for item in spec.items)
     )
 
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from domain.calendar import oslo_date
 from domain.decisions import Decisions
 from domain.hearing_spec import HearingSpec
 from domain.lifecycle import TRANSITIONS, Action, Command, apply_command
 from services import hearings, runtime
+from services.spec_checks import check_spec_references
 from storage.db import read_session
 
 
@@ -42,3 +44,15 @@ def check_revision(case: str, spec: HearingSpec, source: str) -> None:
         refusal = hearings.revise_refusal(hearings.get_hearing(session, case), spec, source)
     if refusal is not None:
         raise refusal
+
+
+def check_spec(spec: HearingSpec, now: datetime) -> None:
+    """Raise the spec's first reference or catalogue problem (a UserError) at `now`, with
+    the check creation makes (`services.spec_checks`), before Prefect is imported."""
+    with read_session(runtime.engine()) as session:
+        try:
+            hearings.get_hearing(session, spec.case)
+            return  # the same spec again, or another one: creation says which
+        except hearings.HearingNotFound:
+            pass
+        check_spec_references(session, spec, oslo_date(now))

@@ -5,7 +5,7 @@ sheet is rendered, recorded and queued to every recipient."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -32,6 +32,7 @@ from services.hearing_records import (
     specialty_infos,
 )
 from storage import ledger
+from storage.catalogue import add_version
 from storage.models import LearningGoalRow
 from storage.timeutil import to_db
 
@@ -106,22 +107,6 @@ def _apply_decisions(session, hearing, spec, decisions, effective, now) -> dict[
     return final_ids
 
 
-def _new_version(
-    session: Session, current: LearningGoalRow, effective: date, source: str, **changes: Any
-) -> LearningGoalRow:
-    """Close `current` at `effective` and add the next version with `changes`."""
-    current.valid_to = effective
-    session.add(current)
-    values = current.model_dump(exclude={"id"})
-    values.update(changes, version=current.version + 1, valid_from=effective, valid_to=None)
-    values["source"] = source
-    level = level_of_text(values["text"])
-    values["level"] = level.name.lower() if level else None
-    row = LearningGoalRow(**values)
-    session.add(row)
-    return row
-
-
 def _version_in_force(session: Session, goal_id: str, case: str) -> LearningGoalRow:
     """The goal's current version, which an amend, move or delete item changes."""
     current = current_version(session, goal_id)
@@ -141,30 +126,41 @@ def _apply_item(session, spec, item, decision, row, effective, now) -> str | Non
         return _add_new_goal(session, spec, item, decision, row, effective, now)
     if dropped:
         return getattr(item, "goal_id", None)
-    if isinstance(item, AmendedText):
+    if isinstance(item, (AmendedText, MovedGoal, DeletedGoal)):
         current = _version_in_force(session, item.goal_id, spec.case)
-        _new_version(session, current, effective, source, text=adopted_text(item, decision)[0])
-        return item.goal_id
-    if isinstance(item, MovedGoal):
-        current = _version_in_force(session, item.goal_id, spec.case)
-        _new_version(session, current, effective, source, heading=item.to_heading)
-        return item.goal_id
-    if isinstance(item, DeletedGoal):
-        current = _version_in_force(session, item.goal_id, spec.case)
-        current.valid_to = effective
-        session.add(current)
+        add_version(session, current, effective, source, **_changes(item, decision))
         return item.goal_id
     if isinstance(item, HeadingChange):
-        for current in session.exec(
-            select(LearningGoalRow).where(
-                LearningGoalRow.catalogue_code == item.specialty,
-                LearningGoalRow.heading == item.old_heading,
-                col(LearningGoalRow.valid_to).is_(None),
-            )
-        ).all():
-            _new_version(session, current, effective, source, heading=item.new_heading)
+        query = select(LearningGoalRow).where(
+            LearningGoalRow.catalogue_code == item.catalogue_code,
+            LearningGoalRow.heading == item.old_heading,
+            LearningGoalRow.status == "active",
+            col(LearningGoalRow.valid_to).is_(None),
+        )
+        if item.training_part is not None:
+            query = query.where(LearningGoalRow.training_part == item.training_part)
+        for current in session.exec(query).all():
+            add_version(session, current, effective, source, heading=item.new_heading)
         return None
     raise AssertionError(f"unknown change item {item!r}")
+
+
+def _changes(item: AmendedText | MovedGoal | DeletedGoal, decision: Any) -> dict[str, Any]:
+    """The columns the item's adopted change sets on the goal's next version: text,
+    heading and training part as given; a deleted goal's version is retired."""
+    if isinstance(item, DeletedGoal):
+        return {"status": "retired"}
+    changes: dict[str, Any] = {}
+    if isinstance(item, AmendedText):
+        amended = decision.decision == Outcome.ADOPT_AMENDED
+        changes["text"] = decision.text if amended else item.new_text
+        if item.heading is not None:
+            changes["heading"] = item.heading
+    else:
+        changes["heading"] = item.to_heading
+    if item.training_part is not None:
+        changes["training_part"] = item.training_part
+    return changes
 
 
 def _add_new_goal(session, spec, item, decision, row, effective, now) -> str | None:
@@ -193,7 +189,7 @@ def _add_new_goal(session, spec, item, decision, row, effective, now) -> str | N
             goal_id=str(goal_id),
             prefix=goal_id.prefix,
             number=goal_id.number,
-            catalogue_code=item.specialty,
+            catalogue_code=item.catalogue_code,
             version=1,
             text=text,
             elaboration=elaboration or None,

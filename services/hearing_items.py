@@ -55,7 +55,7 @@ def reservation_key(case: str, ref: str, taken: Iterable[str]) -> str:
 
 def id_prefix(item: NewGoal) -> str:
     """The ID prefix a new goal's number is reserved from (one place for it)."""
-    return item.specialty
+    return item.id_prefix
 
 
 def _still_valid(
@@ -108,7 +108,7 @@ def add_items(
                 position=position,
                 ref=item.ref,
                 kind=item.kind,
-                specialty_prefix=item.specialty,
+                specialty_prefix=item.catalogue_code,
                 reservation_key=key,
             )
         )

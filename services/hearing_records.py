@@ -25,7 +25,7 @@ from storage.hearing_models import (
     HearingRow,
     LetterRow,
 )
-from storage.models import LearningGoalRow, SpecialtyRow, StakeholderRow
+from storage.models import CatalogueRow, LearningGoalRow, SpecialtyRow, StakeholderRow
 from storage.outbox_queue import queue_message
 from storage.rows import row_id
 from storage.timeutil import to_db
@@ -59,10 +59,17 @@ def load_decisions(row: HearingRow) -> Decisions | None:
 
 
 def specialty_infos(session: Session) -> dict[str, SpecialtyInfo]:
-    return {
-        r.prefix: SpecialtyInfo(name=r.name, group=r.group)
-        for r in session.exec(select(SpecialtyRow)).all()
+    """Name and group by catalogue code: every specialty (by prefix) and the catalogues
+    that are not a specialty's (FKM, LIS1: group = their kind), as items name them."""
+    infos = {
+        r.code: SpecialtyInfo(name=r.name, group=r.kind)
+        for r in session.exec(select(CatalogueRow)).all()
     }
+    infos.update(
+        (r.prefix, SpecialtyInfo(name=r.name, group=r.group))
+        for r in session.exec(select(SpecialtyRow)).all()
+    )
+    return infos
 
 
 def active_stakeholders(session: Session) -> list[Stakeholder]:
@@ -149,12 +156,16 @@ def id_displays(session: Session, hearing: HearingRow) -> dict[str, str]:
     """Item ref -> the ID as letters show it (BLS-154, or HJS-xxx while deferred)."""
     reservations = ledger.reservations_for_case(session, ledger_case(hearing.case_number))
     by_key = {r.key: r for r in reservations}
+    # An item on an existing goal shows that goal's ID, before codification too.
+    named = {i.ref: getattr(i, "goal_id", None) for i in load_spec(hearing).items}
     shown = {}
     for item in items(session, hearing):
         if item.final_goal_id:
             shown[item.ref] = item.final_goal_id
         elif item.reservation_key and item.reservation_key in by_key:
             shown[item.ref] = by_key[item.reservation_key].display
+        elif named.get(item.ref):
+            shown[item.ref] = str(named[item.ref])
         else:
             shown[item.ref] = deferred_display(item.specialty_prefix)
     return shown

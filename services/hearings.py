@@ -13,7 +13,7 @@ What a transition causes: circulating in `services.circulation`, codifying in
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import delete, func
 from sqlmodel import Session, col, select
 
+from domain.calendar import oslo_date
 from domain.decisions import Decisions
 from domain.errors import TransitionRefused, UserError
 from domain.hearing_spec import HearingSpec
@@ -43,7 +44,6 @@ from services.hearing_records import (  # re-exported: the flows, CLI and servic
     allocate_document_number,
     archive_withdrawn,
     case_folder,
-    current_version,
     get_hearing,
     history,
     id_displays,
@@ -53,10 +53,10 @@ from services.hearing_records import (  # re-exported: the flows, CLI and servic
     load_spec,
     recipients,
 )
+from services.spec_checks import check_spec_references, common_catalogues
 from services.verification import hearing_warnings
 from services.withdrawal import withdraw_effects
 from storage.hearing_models import AuditEventRow, HearingItemRow, HearingRecipientRow, HearingRow
-from storage.models import SpecialtyRow, StakeholderRow
 from storage.review_queries import unreviewed_response_count
 from storage.rows import row_id
 from storage.timeutil import to_db
@@ -111,18 +111,8 @@ class TransitionResult:
 # --- creating ------------------------------------------------------------------------------
 
 
-def _check_references(session: Session, spec: HearingSpec) -> None:
-    prefixes = set(session.exec(select(SpecialtyRow.prefix)).all())
-    keys = set(session.exec(select(StakeholderRow.key).where(StakeholderRow.active)).all())
-    spec.validate_references(prefixes, keys, {g.value for g in StakeholderGroup})
-    for index, item in enumerate(spec.items):
-        goal_id = getattr(item, "goal_id", None)
-        if goal_id is not None and current_version(session, goal_id) is None:
-            raise spec.source_map.error(
-                ("items", index, "goal_id"),
-                f"no learning goal {goal_id} in the catalogue; check the ID with "
-                f"'hoering goals list --specialty {item.specialty}'",
-            )
+def _check_references(session: Session, spec: HearingSpec, now: datetime) -> None:
+    check_spec_references(session, spec, oslo_date(now))
 
 
 def create_hearing(
@@ -152,8 +142,8 @@ def create_hearing(
             return existing, False
         else:
             raise UserError(_exists_message(source, spec.case, existing.state))
-    _check_references(session, spec)
-    chosen = spec.resolve_recipients(active_stakeholders(session))
+    _check_references(session, spec, now)
+    chosen = spec.resolve_recipients(active_stakeholders(session), common_catalogues(session))
     hearing = _new_row(spec, spec_text, spec_json, source, now)
     if existing is not None:  # the case's document series goes on (24/750-5, ...)
         hearing.last_document_number = existing.last_document_number
@@ -258,8 +248,8 @@ def revise_hearing(
     result: dict[str, Any] = {"case": hearing.case_number, "state": hearing.state}
     if json.loads(hearing.spec_json) == json.loads(spec.model_dump_json()):
         return {**result, "revised": False, "ids": id_displays(session, hearing)}
-    _check_references(session, spec)
-    chosen = spec.resolve_recipients(active_stakeholders(session))
+    _check_references(session, spec, now)
+    chosen = spec.resolve_recipients(active_stakeholders(session), common_catalogues(session))
     previous = {row.ref: row.reservation_key for row in items(session, hearing)}
     old = {"source": hearing.spec_source, "text": hearing.spec_text}
     for model in (HearingItemRow, HearingRecipientRow):
@@ -321,11 +311,21 @@ def gather_facts(
         reserved_ids=reserved,
         recipients=chosen,
         known_rhfs=tuple(s for s in stakeholders.values() if s.group == StakeholderGroup.RHF),
+        all_committees=_all_committees(session, spec, stakeholders.values()),
         unreviewed_responses=unreviewed_response_count(session, row_id(hearing)),
         decisions=decisions if decisions is not None else load_decisions(hearing),
         codified_on=hearing.codified_on,
         effective_date=hearing.effective_date,
     )
+
+
+def _all_committees(
+    session: Session, spec: HearingSpec, stakeholders: Iterable[Stakeholder]
+) -> tuple[Stakeholder, ...]:
+    """Every specialty's committee when an item changes a common catalogue (FKM)."""
+    if not set(spec.affected_catalogues) & common_catalogues(session):
+        return ()
+    return tuple(s for s in stakeholders if s.group == StakeholderGroup.SPESIALITETSKOMITE)
 
 
 def _already_done(session: Session, hearing: HearingRow, action: Action) -> bool:

@@ -301,6 +301,7 @@ def _load_goals(
             valid_from=entry.valid_from,
             valid_to=entry.valid_to,
             retired=entry.retired,
+            training_part=entry.training_part,
         )
         goals[entry.id] = (goal, f.line(*at, "id"))
     return goals

@@ -45,7 +45,7 @@ def _item_ids(session: Session, hearing: HearingRow) -> list[ItemId]:
             ids.append(ItemId(item.ref, shown.get(item.ref, ""), id_prefix(item), new=True))
             continue
         goal_id = getattr(item, "goal_id", None) or ""  # none for a heading change
-        prefix = goal_id.split("-", 1)[0] if goal_id else item.specialty
+        prefix = goal_id.split("-", 1)[0] if goal_id else item.catalogue_code
         ids.append(ItemId(item.ref, goal_id, prefix, new=False))
     return ids
 

@@ -42,7 +42,8 @@ class HearingItemRow(SQLModel, table=True):
     position: int
     ref: str = Field(max_length=80)
     kind: str = Field(max_length=24)
-    specialty_prefix: str = Field(foreign_key="specialty.prefix", max_length=8)
+    # The catalogue the item changes: a specialty's prefix (its catalogue's code) or FKM, LIS1.
+    specialty_prefix: str = Field(foreign_key="catalogue.code", max_length=16)
     reservation_key: str | None = Field(default=None, max_length=200)
     decision: str | None = Field(default=None, max_length=24)
     final_goal_id: str | None = Field(default=None, max_length=16)

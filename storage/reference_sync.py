@@ -125,8 +125,14 @@ def _sync_goals(session: Session, data: ReferenceData, report: SyncReport) -> No
             select(LearningGoalRow).where(LearningGoalRow.source == REFERENCE_SOURCE)
         ).all()
     }
+    # A goal changed since (codified, imported) keeps its closed first version as it is.
+    superseded = set(
+        session.exec(select(LearningGoalRow.goal_id).where(LearningGoalRow.version > 1)).all()
+    )
     for goal in data.goals:
         parsed = registry.parse(goal.goal_id)
+        if str(parsed) in superseded:
+            continue
         level = level_of_text(goal.text)
         values: dict[str, Any] = dict(
             goal_id=str(parsed),
@@ -137,6 +143,7 @@ def _sync_goals(session: Session, data: ReferenceData, report: SyncReport) -> No
             text=goal.text,
             elaboration=goal.elaboration,
             heading=goal.heading,
+            training_part=goal.training_part,
             level=level.name.lower() if level else None,
             status="retired" if goal.retired else "active",
             valid_from=goal.valid_from,

@@ -43,6 +43,7 @@ from storage.blobs import BlobStore
 from storage.db import read_session, write_session
 from storage.hearing_models import HearingRecipientRow, OutboxMessageRow
 from storage.models import LearningGoalRow
+from tests.catalogue_helpers import load_lis1_extract
 from tests.hearing_helpers import ROOT, SPEC_PATH, act, create
 from tests.intake_helpers import file_messages, message
 
@@ -437,7 +438,10 @@ def check_summary(engine, case: CaseLetters, tmp_path: Path) -> None:
 @pytest.mark.parametrize(("spec_path", "decisions_path"), example_hearings())
 def test_every_letter_of_each_example_hearing(engine, tmp_path, spec_path, decisions_path):
     decisions = decisions_path.read_text(encoding="utf-8") if decisions_path else None
-    case = run_hearing(engine, tmp_path, spec_path.read_text(encoding="utf-8"), decisions)
+    spec_text = spec_path.read_text(encoding="utf-8")
+    if any(i.catalogue_code == "LIS1" for i in parse_hearing_spec(spec_text, "spec").items):
+        load_lis1_extract(engine, tmp_path)  # LIS1 goals are not shipped; staff import them
+    case = run_hearing(engine, tmp_path, spec_text, decisions)
     check_hearing_letter(engine, case)
     check_receipt_and_reminder(case)
     if decisions is not None:
