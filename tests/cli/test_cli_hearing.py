@@ -91,15 +91,25 @@ def test_refusals_and_bad_dates_are_one_line(inline_env):
 def test_read_only_commands_never_import_prefect(hoering_env, tmp_path):
     """status/letters/history/goals/ids run without Prefect: no import, no server."""
     run_hoering("ids", "next", "BLS", env=hoering_env)
+    revision = SPEC_PATH.parent / "25-1201-blodsykdommer-revisjon.yaml"
+    wrong = tmp_path / "wrong.yaml"  # refused by the catalogue check before Prefect
+    wrong.write_text(revision.read_text().replace("goal_id: BLS-013", "goal_id: BLS-014"))
+    sheet = tmp_path / "bls.xlsx"
     probe = (
         "import sys\n"
         "from cli.main import app\n"
+        "from domain.errors import UserError\n"
         "for args in (['ids','next','BLS'], ['goals','list','--specialty','BLS'],\n"
-        "             ['hearing','list'], ['specialties']):\n"
+        "             ['hearing','list'], ['specialties'], ['goals','history','BLS-001'],\n"
+        f"             ['catalogue','export','BLS','{sheet}'],\n"
+        f"             ['catalogue','import','{sheet}','--dry-run'],\n"
+        f"             ['hearing','create','{wrong}','--as-of','2025-03-03']):\n"
         "    try:\n"
         "        app(args, standalone_mode=False)\n"
         "    except SystemExit:\n"
         "        pass\n"
+        "    except UserError as exc:\n"
+        "        print('refused:', exc)\n"
         "print('prefect' in sys.modules)\n"
     )
     env = {k: v for k, v in hoering_env.items()}
@@ -111,6 +121,7 @@ def test_read_only_commands_never_import_prefect(hoering_env, tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "False"
+    assert result.stdout.count("refused:") == 1 and "no learning goal BLS-014" in result.stdout
     assert not (Path(hoering_env["HOERING_DATA_DIR"]) / "prefect").exists()
 
 
