@@ -197,12 +197,17 @@ def list_command(
     if json_out:
         output.print_json(rows)
         return
+    supplements = sum(1 for r in rows if r["supplement_of"])
+    counted = (
+        f" ({len(rows) - supplements} counted, {supplements} supplements)" if supplements else ""
+    )
     output.print_table(
-        f"{len(rows)} responses in {wanted}",
-        ["ref", "sender", "organisation", "received", "late", "attachments"],
+        f"{len(rows)} responses in {wanted}{counted}",
+        ["ref", "supplement of", "sender", "organisation", "received", "late", "attachments"],
         [
             (
                 r["tracking_number"],
+                r["supplement_of"] or "",
                 f"{r['sender_name'] or ''} <{r['sender_address'] or ''}>".strip(),
                 r["organisation"] or "(privatperson/ukjent)",
                 output.local_time(r["received_at"]),
@@ -214,6 +219,10 @@ def list_command(
     )
     for r in rows:
         output.stdout.rule(f"{r['tracking_number']}: {r['subject'] or ''}")
+        if r["supplement_of"]:
+            output.stdout.print(f"Supplement to {r['supplement_of']} (counted with it).")
+        if r["supplements"]:
+            output.stdout.print(f"Supplements: {', '.join(r['supplements'])}.")
         output.stdout.print(r["body_text"] or "(ingen tekst)", markup=False, highlight=False)
         for a in r["attachments"]:
             title = f"Vedlegg: {a['name'] or a['safe_name']} (sha256 {a['sha256'][:12]}…)"

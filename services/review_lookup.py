@@ -18,6 +18,7 @@ from services import hearings
 from storage.hearing_models import HearingRow
 from storage.intake_models import ResponseAttachmentRow, ResponseRow
 from storage.review_models import CampaignGroupRow, CampaignMemberRow, ResponseReviewRow
+from storage.review_queries import is_counted
 from storage.rows import row_id
 
 BODY = "body"
@@ -33,11 +34,16 @@ class ReviewError(UserError):
 
 
 def hearing_responses(session: Session, hearing: HearingRow) -> list[ResponseRow]:
-    """The responses filed under the hearing, automatic replies left out, oldest first."""
+    """The responses filed under the hearing, oldest first; automatic replies and
+    supplements (counted with the response they add to) left out."""
     return list(
         session.exec(
             select(ResponseRow)
-            .where(ResponseRow.hearing_id == hearing.id, col(ResponseRow.auto_submitted).is_(False))
+            .where(
+                ResponseRow.hearing_id == hearing.id,
+                col(ResponseRow.auto_submitted).is_(False),
+                is_counted(),
+            )
             .order_by(col(ResponseRow.received_at), col(ResponseRow.id))
         ).all()
     )

@@ -22,7 +22,7 @@ from storage.intake_models import (
     ResponseAttachmentRow,
     ResponseRow,
 )
-from storage.review_queries import is_unreviewed, unreviewed_response_count
+from storage.review_queries import is_counted, is_unreviewed, unreviewed_response_count
 
 __all__ = [
     "answered_stakeholder_keys",
@@ -37,11 +37,13 @@ __all__ = [
 
 def _answers(hearing_id: int) -> ColumnElement[bool]:
     """SQL condition: a response that counts as a stakeholder's answer to the hearing
-    (filed under it, from a known stakeholder, not an automatic reply)."""
+    (filed under it, from a known stakeholder, not an automatic reply, not a supplement
+    of an earlier response: that one is the answer)."""
     return and_(
         col(ResponseRow.hearing_id) == hearing_id,
         col(ResponseRow.stakeholder_key).is_not(None),
         col(ResponseRow.auto_submitted).is_(False),
+        is_counted(),
     )
 
 
@@ -86,21 +88,27 @@ def recipient_answer_status(session: Session, hearing_id: int) -> list[dict[str,
 
 
 def response_counts_by_review(session: Session, hearing_id: int) -> dict[str, int]:
-    """How many responses the hearing has, how many automatic replies, how many have a
-    stance, and how many are unreviewed (`storage.review_queries.is_unreviewed`)."""
-    total, reviewed, unreviewed, automatic = session.exec(
+    """How many responses the hearing has (a supplement counted with the response it
+    adds to, not on its own), how many automatic replies, how many have a stance, how
+    many are unreviewed (`storage.review_queries.is_unreviewed`), and how many
+    supplements were filed."""
+    total, reviewed, unreviewed, automatic, supplements = session.exec(
         select(
-            func.count(col(ResponseRow.id)),
+            func.count(col(ResponseRow.id)).filter(is_counted()),
             func.count(col(ResponseRow.stance)),
             func.count(col(ResponseRow.id)).filter(is_unreviewed()),
-            func.count(col(ResponseRow.id)).filter(col(ResponseRow.auto_submitted).is_(True)),
+            func.count(col(ResponseRow.id)).filter(
+                col(ResponseRow.auto_submitted).is_(True), is_counted()
+            ),
+            func.count(col(ResponseRow.supplement_of_id)),
         ).where(ResponseRow.hearing_id == hearing_id)
     ).one()
     return {
-        "total": total,
+        "total": int(total),
         "reviewed": reviewed,
         "unreviewed": int(unreviewed),
         "auto_submitted": int(automatic),
+        "supplements": int(supplements),
     }
 
 
@@ -157,11 +165,24 @@ def _response_json(response: ResponseRow, attachments: list[dict[str, Any]]) -> 
 
 
 def list_responses(session: Session, hearing: HearingRow) -> list[dict[str, Any]]:
-    """Every response filed under the hearing, in document-number order."""
+    """Every response filed under the hearing, in document-number order; a supplement
+    names the response it adds to (`supplement_of`), which lists its `supplements`."""
     rows = session.exec(select(ResponseRow).where(ResponseRow.hearing_id == hearing.id)).all()
     rows = sorted(rows, key=lambda r: (_document_number(r.tracking_number), r.id or 0))
     attachments = _attachments(session, [r.id for r in rows if r.id is not None])
-    return [_response_json(r, attachments.get(r.id or 0, [])) for r in rows]
+    numbers = {r.id: r.tracking_number or f"#{r.id}" for r in rows}
+    supplements: dict[int, list[str]] = defaultdict(list)
+    for r in rows:
+        if r.supplement_of_id is not None:
+            supplements[r.supplement_of_id].append(numbers[r.id])
+    listed = []
+    for r in rows:
+        entry = _response_json(r, attachments.get(r.id or 0, []))
+        first = r.supplement_of_id
+        entry["supplement_of"] = numbers.get(first, f"#{first}") if first is not None else None
+        entry["supplements"] = supplements.get(r.id or 0, [])
+        listed.append(entry)
+    return listed
 
 
 def list_unmatched(session: Session) -> list[dict[str, Any]]:

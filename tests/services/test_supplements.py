@@ -1,0 +1,107 @@
+"""Supplements filed by the import: linked to the first response and counted once."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import select
+
+from services.intake import answered_stakeholder_keys, response_counts_by_review
+from services.review_lookup import hearing_responses
+from storage.db import read_session
+from storage.hearing_models import HearingRow, OutboxMessageRow
+from storage.intake_models import ResponseRow
+from storage.intake_queries import list_responses, recipient_answer_status
+from storage.review_queries import unreviewed_response_count
+from tests.intake_helpers import circulated_hearing, file_messages, message
+
+
+@pytest.fixture
+def store(tmp_path):
+    from storage.blobs import BlobStore
+
+    return BlobStore(tmp_path / "data" / "blobs", durable=False)
+
+
+@pytest.fixture
+def hearing_id(engine) -> int:
+    return circulated_hearing(engine)
+
+
+def _responses(engine) -> list[ResponseRow]:
+    with read_session(engine) as session:
+        return list(session.exec(select(ResponseRow).order_by(ResponseRow.id)).all())
+
+
+def _receipt_id(engine, response_id: int) -> str:
+    with read_session(engine) as session:
+        response = session.get(ResponseRow, response_id)
+        assert response is not None and response.receipt_outbox_id is not None
+        receipt = session.get(OutboxMessageRow, response.receipt_outbox_id)
+        assert receipt is not None
+        return receipt.message_id
+
+
+def test_a_reply_to_the_receipt_is_a_supplement_counted_once(engine, store, hearing_id):
+    file_messages(engine, store, [message()])
+    first = _responses(engine)[0]
+    reply = message(
+        subject="SV: Kvittering for mottatt høringsinnspill – sak 24/750 (vår ref. 24/750-2)",
+        body="Vi glemte vedlegget, her er det.",
+        message_id="<svar-2@helse-vest.no>",
+        date="Fri, 31 May 2024 09:00:00 +0200",
+        headers=[("In-Reply-To", _receipt_id(engine, first.id))],
+    )
+    [outcome] = file_messages(engine, store, [reply])
+    assert outcome.outcome == "matched" and outcome.tracking_number == "24/750-3"
+    second = _responses(engine)[1]
+    assert second.supplement_of_id == first.id
+    with read_session(engine) as session:
+        counts = response_counts_by_review(session, hearing_id)
+        assert (counts["total"], counts["unreviewed"], counts["supplements"]) == (1, 1, 1)
+        assert unreviewed_response_count(session, hearing_id) == 1
+        assert answered_stakeholder_keys(session, hearing_id) == {"helse-vest-rhf"}
+        status = {s["stakeholder"]: s for s in recipient_answer_status(session, hearing_id)}
+        assert status["helse-vest-rhf"]["tracking_numbers"] == ["24/750-2"]
+        hearing = session.exec(select(HearingRow)).one()
+        assert [r.tracking_number for r in hearing_responses(session, hearing)] == ["24/750-2"]
+        listed = {r["tracking_number"]: r for r in list_responses(session, hearing)}
+    assert listed["24/750-3"]["supplement_of"] == "24/750-2"
+    assert listed["24/750-2"]["supplements"] == ["24/750-3"]
+
+
+def test_one_organisation_twice_in_one_batch_and_two_private_persons(engine, store, hearing_id):
+    file_messages(
+        engine,
+        store,
+        [
+            message(  # later, but read first: the earlier one is still the first response
+                sender="per@helse-vest.no",
+                message_id="<b@helse-vest.no>",
+                body="Et tillegg fra Helse Vest.",
+                date="Thu, 30 May 2024 16:00:00 +0200",
+            ),
+            message(),  # Helse Vest, 30 May 14:05
+            message(sender="ola@gmail.com", message_id="<o@gmail.com>", body="Ola mener noe."),
+            message(sender="kari@gmail.com", message_id="<k@gmail.com>", body="Kari også."),
+        ],
+    )
+    rows = {r.from_address: r for r in _responses(engine)}
+    first = rows["ase.odegard@helse-vest.no"]
+    assert first.supplement_of_id is None
+    assert rows["per@helse-vest.no"].supplement_of_id == first.id
+    assert rows["ola@gmail.com"].supplement_of_id is None
+    assert rows["kari@gmail.com"].supplement_of_id is None
+    with read_session(engine) as session:
+        assert response_counts_by_review(session, hearing_id)["total"] == 3
+
+
+def test_a_late_second_message_of_an_organisation_stands_on_its_own(engine, store, hearing_id):
+    file_messages(engine, store, [message()])
+    late = message(
+        sender="per@helse-vest.no",
+        message_id="<sent@helse-vest.no>",
+        body="Et nytt innspill etter fristen.",
+        date="Mon, 03 Jun 2024 08:00:00 +0200",
+    )
+    file_messages(engine, store, [late])
+    assert [r.supplement_of_id for r in _responses(engine)] == [None, None]
