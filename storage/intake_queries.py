@@ -12,6 +12,7 @@ from collections import defaultdict
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func
+from sqlalchemy import select as sql_select
 from sqlmodel import Session, col, select
 
 from domain.case_numbers import find_case_numbers
@@ -92,8 +93,8 @@ def response_counts_by_review(session: Session, hearing_id: int) -> dict[str, in
     adds to, not on its own), how many automatic replies, how many have a stance, how
     many are unreviewed (`storage.review_queries.is_unreviewed`), and how many
     supplements were filed."""
-    total, reviewed, unreviewed, automatic, supplements = session.exec(
-        select(
+    total, reviewed, unreviewed, automatic, supplements = session.execute(
+        sql_select(  # SQLAlchemy's: sqlmodel's select takes at most four columns
             func.count(col(ResponseRow.id)).filter(is_counted()),
             func.count(col(ResponseRow.stance)),
             func.count(col(ResponseRow.id)).filter(is_unreviewed()),
@@ -101,7 +102,7 @@ def response_counts_by_review(session: Session, hearing_id: int) -> dict[str, in
                 col(ResponseRow.auto_submitted).is_(True), is_counted()
             ),
             func.count(col(ResponseRow.supplement_of_id)),
-        ).where(ResponseRow.hearing_id == hearing_id)
+        ).where(col(ResponseRow.hearing_id) == hearing_id)
     ).one()
     return {
         "total": int(total),

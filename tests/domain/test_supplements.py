@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from domain.supplements import (
     RECEIPT_SUBJECT,
@@ -39,7 +40,7 @@ PRIVATE = EarlierResponse(
 
 
 def incoming(**changes) -> IncomingResponse:
-    values = {
+    values: dict[str, Any] = {
         "response_id": 10,
         "subject": "Høringssvar",
         "reply_ids": (),

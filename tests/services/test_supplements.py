@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from services.intake import answered_stakeholder_keys, response_counts_by_review
 from services.review_lookup import hearing_responses
@@ -29,7 +29,7 @@ def hearing_id(engine) -> int:
 
 def _responses(engine) -> list[ResponseRow]:
     with read_session(engine) as session:
-        return list(session.exec(select(ResponseRow).order_by(ResponseRow.id)).all())
+        return list(session.exec(select(ResponseRow).order_by(col(ResponseRow.id))).all())
 
 
 def _receipt_id(engine, response_id: int) -> str:
