@@ -233,7 +233,8 @@ def list_command(
 
 @responses_app.command("unmatched")
 def unmatched_command(json_out: JsonFlag = False) -> None:
-    """Responses that quote no known case: assign each with 'hoering responses assign'."""
+    """Responses that quote no known case, with the open hearings whose subject they name
+    (suggested): assign each with 'hoering responses assign'."""
     from storage.intake_queries import list_unmatched
 
     with read_session(runtime.engine()) as session:
@@ -243,7 +244,7 @@ def unmatched_command(json_out: JsonFlag = False) -> None:
         return
     output.print_table(
         f"{len(rows)} unmatched responses",
-        ["id", "received", "sender", "subject", "cases quoted", "attachments"],
+        ["id", "received", "sender", "subject", "cases quoted", "suggested", "attachments"],
         [
             (
                 r["id"],
@@ -251,11 +252,17 @@ def unmatched_command(json_out: JsonFlag = False) -> None:
                 r["sender_address"],
                 r["subject"],
                 ", ".join(r["quoted_cases"]),
+                ", ".join(s["case"] for s in r["suggested_cases"]),
                 len(r["attachments"]),
             )
             for r in rows
         ],
     )
+    if any(r["suggested_cases"] for r in rows):
+        output.stdout.print(
+            "Suggested: the subject names an open hearing's subject; check and file it with "
+            "'hoering responses assign ID CASE'."
+        )
 
 
 @responses_app.command("quarantine")

@@ -16,6 +16,7 @@ from sqlalchemy import select as sql_select
 from sqlmodel import Session, col, select
 
 from domain.case_numbers import find_case_numbers
+from domain.hearing_suggestions import HearingTitle, suggest_hearings
 from storage.hearing_models import HearingRecipientRow, HearingRow
 from storage.intake_models import (
     IntakeMessageRow,
@@ -186,8 +187,23 @@ def list_responses(session: Session, hearing: HearingRow) -> list[dict[str, Any]
     return listed
 
 
+# Hearings a response may still be filed under: suggested for unmatched ones by subject.
+OPEN_STATES = ("circulated", "closed")
+
+
+def _open_hearings(session: Session) -> list[HearingTitle]:
+    rows = session.exec(
+        select(HearingRow.case_number, HearingRow.title)
+        .where(col(HearingRow.state).in_(OPEN_STATES))
+        .order_by(col(HearingRow.case_number))
+    ).all()
+    return [HearingTitle(case, title) for case, title in rows]
+
+
 def list_unmatched(session: Session) -> list[dict[str, Any]]:
-    """Responses filed without a hearing, oldest first, with any case numbers they quote."""
+    """Responses filed without a hearing, oldest first, with any case numbers they quote
+    and the open hearings whose subject they name (`domain.hearing_suggestions`; worked
+    out when listed, so a hearing circulated after the message came is suggested too)."""
     rows = session.exec(
         select(ResponseRow, IntakeMessageRow.source)
         .join(IntakeMessageRow, col(IntakeMessageRow.id) == col(ResponseRow.intake_message_id))
@@ -195,11 +211,14 @@ def list_unmatched(session: Session) -> list[dict[str, Any]]:
         .order_by(col(ResponseRow.received_at), col(ResponseRow.id))
     ).all()
     attachments = _attachments(session, [r.id for r, _ in rows if r.id is not None])
+    hearings = _open_hearings(session)
     listed = []
     for response, source in rows:
         entry = _response_json(response, attachments.get(response.id or 0, []))
         entry["source"] = source
         entry["quoted_cases"] = find_case_numbers(f"{response.subject or ''}\n{response.body_text}")
+        suggestions = suggest_hearings(response.subject, response.body_text, hearings)
+        entry["suggested_cases"] = [suggestion.as_json() for suggestion in suggestions]
         listed.append(entry)
     return listed
 

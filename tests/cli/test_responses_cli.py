@@ -10,6 +10,8 @@ from storage.blobs import BlobStore
 from tests.cli_helpers import run_hoering
 from tests.intake_helpers import circulated_hearing, file_messages, message
 
+RECEIPT_REPLY = "SV: Kvittering for mottatt høringsinnspill – sak 24/750 (vår ref. 24/750-2)"
+
 
 @pytest.fixture
 def filed(hoering_env, engine, tmp_path):
@@ -23,7 +25,7 @@ def test_list_shows_a_receipt_reply_as_a_supplement(filed, hoering_env):
     filed(
         [
             message(
-                subject="SV: Kvittering for mottatt høringsinnspill – sak 24/750 (vår ref. 24/750-2)",
+                subject=RECEIPT_REPLY,
                 body="Her er vedlegget vi glemte.",
                 message_id="<svar-2@helse-vest.no>",
             )
@@ -38,3 +40,31 @@ def test_list_shows_a_receipt_reply_as_a_supplement(filed, hoering_env):
     assert text.code == 0, text.stderr
     assert "2 responses in 24/750 (1 counted, 1 supplements)" in text.stdout
     assert "Supplement to 24/750-2 (counted with it)." in text.stdout
+
+
+def test_unmatched_suggests_the_hearing_the_subject_names(filed, hoering_env):
+    filed(
+        [
+            message(
+                sender="ola@gmail.com",
+                subject="Innspill til høring – kliniske studier",
+                body="Jeg støtter forslaget.",
+                message_id="<o1@gmail.com>",
+            ),
+            message(
+                sender="kari@gmail.com",
+                subject="Høringssvar",
+                body="Se vedlegg.",
+                message_id="<k1@gmail.com>",
+            ),
+        ]
+    )
+    result = run_hoering("responses", "unmatched", "--json", env=hoering_env)
+    assert result.code == 0, result.stderr
+    rows = {r["sender_address"]: r for r in result.json()}
+    assert [s["case"] for s in rows["ola@gmail.com"]["suggested_cases"]] == ["24/750"]
+    assert rows["ola@gmail.com"]["quoted_cases"] == []
+    assert rows["kari@gmail.com"]["suggested_cases"] == []
+    text = run_hoering("responses", "unmatched", env=hoering_env)
+    assert text.code == 0, text.stderr
+    assert "24/750" in text.stdout and "Suggested: the subject names" in text.stdout

@@ -145,7 +145,9 @@ def test_counting_rules_items_specialties_campaigns_and_the_unreviewed():
     # A campaign's passage is shown once, not once per member.
     assert [v.text for v in context.general_views] == ["Form 1"]
     said = {d.ref: d for d in context.you_said_we_did}
-    assert [e.respondent for e in said["NKI"].excerpts] == ["Avsender 2"]
+    # NKI was adopted against Avsender 2's objection: not the basis of the decision.
+    assert said["NKI"].excerpts == ()
+    assert [e.respondent for e in said["NKI"].not_followed] == ["Avsender 2"]
     assert said["BLS"].excerpts == ()
     assert len(context.you_said_we_did) == 13
 
