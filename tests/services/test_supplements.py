@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 from sqlmodel import col, select
 
-from services.intake import answered_stakeholder_keys, response_counts_by_review
+from services.intake import answered_stakeholder_keys, assign_response, response_counts_by_review
 from services.review_lookup import hearing_responses
-from storage.db import read_session
+from storage.db import read_session, write_session
 from storage.hearing_models import HearingRow, OutboxMessageRow
 from storage.intake_models import ResponseRow
 from storage.intake_queries import list_responses, recipient_answer_status
 from storage.review_queries import unreviewed_response_count
-from tests.intake_helpers import circulated_hearing, file_messages, message
+from tests.intake_helpers import IMPORTED, circulated_hearing, file_messages, message
 
 
 @pytest.fixture
@@ -105,3 +105,19 @@ def test_a_late_second_message_of_an_organisation_stands_on_its_own(engine, stor
     )
     file_messages(engine, store, [late])
     assert [r.supplement_of_id for r in _responses(engine)] == [None, None]
+
+
+def test_an_assigned_second_message_of_an_organisation_is_a_supplement(engine, store, hearing_id):
+    file_messages(engine, store, [message()])
+    unmatched = message(
+        sender="per@helse-vest.no",
+        subject="Tillegg til vårt svar",
+        body="Vi har ett tillegg.",
+        message_id="<tillegg@helse-vest.no>",
+    )
+    [outcome] = file_messages(engine, store, [unmatched])
+    assert outcome.outcome == "unmatched"
+    with write_session(engine) as session:
+        assign_response(session, outcome.response_id, "24/750", IMPORTED)
+    first, second = _responses(engine)
+    assert second.supplement_of_id == first.id
