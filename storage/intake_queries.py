@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func
 from sqlalchemy import select as sql_select
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from domain.case_numbers import find_case_numbers
@@ -33,6 +34,7 @@ __all__ = [
     "list_unmatched",
     "recipient_answer_status",
     "response_counts_by_review",
+    "supplement_firsts",
     "unreviewed_response_count",
 ]
 
@@ -198,6 +200,18 @@ def _open_hearings(session: Session) -> list[HearingTitle]:
         .order_by(col(HearingRow.case_number))
     ).all()
     return [HearingTitle(case, title) for case, title in rows]
+
+
+def supplement_firsts(session: Session, hearing_id: int) -> dict[int, str]:
+    """The hearing's supplements: response id -> the document number of the response it
+    adds to (`response.supplement_of_id`)."""
+    first = aliased(ResponseRow)
+    rows = session.exec(
+        select(ResponseRow.id, first.tracking_number, first.id)
+        .join(first, col(first.id) == col(ResponseRow.supplement_of_id))
+        .where(col(ResponseRow.hearing_id) == hearing_id)
+    ).all()
+    return {rid: tracking or f"#{first_id}" for rid, tracking, first_id in rows if rid}
 
 
 def list_unmatched(session: Session) -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@ import pytest
 from sqlmodel import col, select
 
 from services.intake import answered_stakeholder_keys, assign_response, response_counts_by_review
+from services.publication import INDEX_NAME, export_publication
 from services.review_lookup import hearing_responses
 from storage.db import read_session, write_session
 from storage.hearing_models import HearingRow, OutboxMessageRow
@@ -121,3 +122,22 @@ def test_an_assigned_second_message_of_an_organisation_is_a_supplement(engine, s
         assign_response(session, outcome.response_id, "24/750", IMPORTED)
     first, second = _responses(engine)
     assert second.supplement_of_id == first.id
+
+
+def test_the_publication_counts_a_supplement_with_its_first_response(
+    engine, store, hearing_id, tmp_path
+):
+    file_messages(engine, store, [message()])
+    file_messages(
+        engine,
+        store,
+        [message(sender="per@helse-vest.no", message_id="<t@helse-vest.no>", body="Tillegg.")],
+    )
+    with read_session(engine) as session:
+        result = export_publication(session, store, "24/750", tmp_path / "ut", IMPORTED)
+    counts = result.as_json()
+    assert (counts["responses"], counts["organisations"], counts["supplements"]) == (1, 1, 1)
+    index = (tmp_path / "ut" / INDEX_NAME).read_text(encoding="utf-8-sig").splitlines()
+    assert index[0].endswith(";Tillegg til")
+    rows = {line.split(";", 1)[0]: line for line in index[1:]}
+    assert rows["24/750-3"].endswith(";24/750-2") and rows["24/750-2"].endswith(";")
