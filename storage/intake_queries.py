@@ -34,6 +34,7 @@ __all__ = [
     "list_unmatched",
     "recipient_answer_status",
     "response_counts_by_review",
+    "response_detail",
     "supplement_firsts",
     "unreviewed_response_count",
 ]
@@ -200,6 +201,34 @@ def _open_hearings(session: Session) -> list[HearingTitle]:
         .order_by(col(HearingRow.case_number))
     ).all()
     return [HearingTitle(case, title) for case, title in rows]
+
+
+def response_detail(
+    session: Session, *, tracking_number: str | None = None, response_id: int | None = None
+) -> dict[str, Any] | None:
+    """One response (by document number or ID) as `list_responses` shows it, or None."""
+    statement = select(ResponseRow)
+    if tracking_number is not None:
+        statement = statement.where(col(ResponseRow.tracking_number) == tracking_number)
+    else:
+        statement = statement.where(col(ResponseRow.id) == response_id)
+    response = session.exec(statement).first()
+    if response is None or response.id is None:
+        return None
+    entry = _response_json(response, _attachments(session, [response.id]).get(response.id, []))
+    first = (
+        session.get(ResponseRow, response.supplement_of_id) if response.supplement_of_id else None
+    )
+    entry["supplement_of"] = (first.tracking_number or f"#{first.id}") if first else None
+    entry["supplements"] = [
+        tracking or f"#{rid}"
+        for rid, tracking in session.exec(
+            select(ResponseRow.id, ResponseRow.tracking_number)
+            .where(col(ResponseRow.supplement_of_id) == response.id)
+            .order_by(col(ResponseRow.received_at), col(ResponseRow.id))
+        ).all()
+    ]
+    return entry
 
 
 def supplement_firsts(session: Session, hearing_id: int) -> dict[int, str]:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from storage.blobs import BlobStore
-from tests.cli_helpers import run_hoering
+from tests.cli_helpers import assert_one_line_error, run_hoering
 from tests.intake_helpers import circulated_hearing, file_messages, message
 
 RECEIPT_REPLY = "SV: Kvittering for mottatt høringsinnspill – sak 24/750 (vår ref. 24/750-2)"
@@ -68,3 +68,20 @@ def test_unmatched_suggests_the_hearing_the_subject_names(filed, hoering_env):
     text = run_hoering("responses", "unmatched", env=hoering_env)
     assert text.code == 0, text.stderr
     assert "24/750" in text.stdout and "Suggested: the subject names" in text.stdout
+
+
+def test_show_names_the_first_response_and_refuses_a_bad_ref(filed, hoering_env):
+    filed([message()])
+    filed([message(sender="per@helse-vest.no", message_id="<t@helse-vest.no>", body="Tillegg.")])
+    shown = run_hoering("responses", "show", "24/750-3", "--json", env=hoering_env)
+    assert shown.code == 0, shown.stderr
+    assert shown.json()["supplement_of"] == "24/750-2" and shown.json()["body_text"] == "Tillegg."
+    first = run_hoering("responses", "show", "24/0750-2", env=hoering_env)
+    assert first.code == 0, first.stderr
+    assert "Supplements: 24/750-3." in first.stdout
+    assert_one_line_error(
+        run_hoering("responses", "show", "kliniske", env=hoering_env), "REF:", "24/750-3"
+    )
+    assert_one_line_error(
+        run_hoering("responses", "show", "24/750-9", env=hoering_env), "no response 24/750-9"
+    )
