@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from domain.supplements import (
@@ -26,7 +26,7 @@ from domain.supplements import (
     supplement_of,
 )
 from storage.hearing_models import OutboxMessageRow
-from storage.intake_models import ResponseRow
+from storage.intake_models import IntakeMessageRow, ResponseRow
 from storage.timeutil import from_db
 
 _CHUNK = 500
@@ -53,8 +53,10 @@ def _incoming(row: ResponseRow, reply_ids: Sequence[str]) -> IncomingResponse:
 
 def _candidates(
     session: Session, hearing_ids: set[int], news: Sequence[IncomingResponse]
-) -> list[tuple[int, EarlierResponse]]:
-    """(hearing id, earlier response) for every response a new one may supplement."""
+) -> dict[int, tuple[int, EarlierResponse]]:
+    """Response id -> (hearing id, earlier response) for every response a new one may
+    supplement; each lookup goes by an index (outbox Message-ID, intake Message-ID,
+    document number, stakeholder, sender address)."""
     reply_ids = sorted({i for n in news for i in n.reply_ids})
     numbers = sorted({x for n in news for x in receipt_reply_numbers(n.subject)})
     stakeholders = sorted({n.stakeholder_key for n in news if n.stakeholder_key})
@@ -65,30 +67,40 @@ def _candidates(
             if not n.stakeholder_key and organisation_key(None, n.from_address)
         }
     )
-    conditions: list[Any] = []
+    base = (
+        col(ResponseRow.hearing_id).in_(sorted(hearing_ids)),
+        col(ResponseRow.auto_submitted).is_(False),
+    )
+    receipt = col(OutboxMessageRow.message_id)
+    by_receipt = select(ResponseRow, receipt).join(
+        OutboxMessageRow, col(OutboxMessageRow.id) == col(ResponseRow.receipt_outbox_id)
+    )
+    by_message = select(ResponseRow, receipt).join(
+        IntakeMessageRow, col(IntakeMessageRow.id) == col(ResponseRow.intake_message_id)
+    )
+    plain = select(ResponseRow, receipt).outerjoin(
+        OutboxMessageRow, col(OutboxMessageRow.id) == col(ResponseRow.receipt_outbox_id)
+    )
+    first = col(ResponseRow.supplement_of_id).is_(None)
+    lookups: list[Any] = []
     for chunk in _chunks(reply_ids):
-        conditions += [
-            col(OutboxMessageRow.message_id).in_(chunk),
-            col(ResponseRow.message_id).in_(chunk),
-        ]
-    for chunk in _chunks(numbers):
-        conditions.append(col(ResponseRow.tracking_number).in_(chunk))
-    for chunk in _chunks(stakeholders):
-        conditions.append(col(ResponseRow.stakeholder_key).in_(chunk))
-    for chunk in _chunks(mailboxes):
-        conditions.append(col(ResponseRow.from_address).in_(chunk))
-    if not conditions:
-        return []
-    rows = session.exec(
-        select(ResponseRow, OutboxMessageRow.message_id)
-        .outerjoin(OutboxMessageRow, col(OutboxMessageRow.id) == col(ResponseRow.receipt_outbox_id))
-        .where(
-            col(ResponseRow.hearing_id).in_(sorted(hearing_ids)),
-            col(ResponseRow.auto_submitted).is_(False),
-            or_(*conditions),
+        lookups.append(by_receipt.where(receipt.in_(chunk), *base))
+        lookups.append(
+            by_message.outerjoin(
+                OutboxMessageRow, col(OutboxMessageRow.id) == col(ResponseRow.receipt_outbox_id)
+            ).where(col(IntakeMessageRow.message_id).in_(chunk), *base)
         )
-    ).all()
-    return [(row.hearing_id or 0, _earlier(row, receipt_id)) for row, receipt_id in rows]
+    for chunk in _chunks(numbers):
+        lookups.append(plain.where(col(ResponseRow.tracking_number).in_(chunk), *base))
+    for chunk in _chunks(stakeholders):
+        lookups.append(plain.where(col(ResponseRow.stakeholder_key).in_(chunk), first, *base))
+    for chunk in _chunks(mailboxes):
+        lookups.append(plain.where(col(ResponseRow.from_address).in_(chunk), first, *base))
+    found: dict[int, tuple[int, EarlierResponse]] = {}
+    for statement in lookups:
+        for row, receipt_id in session.exec(statement).all():
+            found[row.id or 0] = (row.hearing_id or 0, _earlier(row, receipt_id))
+    return found
 
 
 def _earlier(row: ResponseRow, receipt_message_id: str | None) -> EarlierResponse:
@@ -130,7 +142,7 @@ def link_supplements(
     )
     hearing_of = {row.id: row.hearing_id or 0 for row in rows}
     by_hearing: dict[int, dict[int, EarlierResponse]] = defaultdict(dict)
-    for hearing_id, earlier in _candidates(session, set(hearing_of.values()), news):
+    for hearing_id, earlier in _candidates(session, set(hearing_of.values()), news).values():
         by_hearing[hearing_id][earlier.response_id] = earlier
     links: dict[int, SupplementLink] = {}
     for new in news:

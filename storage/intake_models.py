@@ -77,7 +77,9 @@ class ResponseRow(SQLModel, table=True):
     auto_submitted: bool = False
     filed_at: datetime
     assigned_at: datetime | None = None  # set when a person assigned an unmatched response
-    receipt_outbox_id: int | None = Field(default=None, foreign_key="outbox_message.id")
+    receipt_outbox_id: int | None = Field(  # indexed: a reply to the receipt (0006)
+        default=None, foreign_key="outbox_message.id", index=True
+    )
     stance: str | None = Field(default=None, max_length=32)
     reviewed_at: datetime | None = None
     reviewed_by: str | None = None

@@ -1,4 +1,5 @@
-"""response.supplement_of_id: a later message that adds to a filed response (issue 12).
+"""response.supplement_of_id: a later message that adds to a filed response (issue 12),
+and an index on response.receipt_outbox_id to find the response a receipt reply answers.
 
 Revision ID: 0006_responses
 Revises: 0005_desk
@@ -22,10 +23,13 @@ def upgrade() -> None:
             "fk_response_supplement_of_id_response", "response", ["supplement_of_id"], ["id"]
         )
         batch_op.create_index("ix_response_supplement_of_id", ["supplement_of_id"])
+        # a reply to a receipt finds its response by the receipt's outbox row
+        batch_op.create_index("ix_response_receipt_outbox_id", ["receipt_outbox_id"])
 
 
 def downgrade() -> None:
     with op.batch_alter_table("response", schema=None) as batch_op:
+        batch_op.drop_index("ix_response_receipt_outbox_id")
         batch_op.drop_index("ix_response_supplement_of_id")
         batch_op.drop_constraint("fk_response_supplement_of_id_response", type_="foreignkey")
         batch_op.drop_column("supplement_of_id")
