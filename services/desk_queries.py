@@ -282,8 +282,18 @@ def response_detail(session: Session, response: ResponseRow) -> dict[str, Any]:
         .join(CampaignMemberRow, col(CampaignMemberRow.campaign_id) == col(CampaignGroupRow.id))
         .where(CampaignMemberRow.response_id == response.id)
     ).first()
+    first = (
+        session.get(ResponseRow, response.supplement_of_id) if response.supplement_of_id else None
+    )
+    supplements = session.exec(
+        select(ResponseRow)
+        .where(col(ResponseRow.supplement_of_id) == response.id)
+        .order_by(col(ResponseRow.received_at), col(ResponseRow.id))
+    ).all()
     return {
         "response": response,
+        "supplement_of": first,  # reviewed and counted with that response
+        "supplements": list(supplements),
         "respondent": respondent_name(response),
         "attachments": attachments,
         "review": review,
