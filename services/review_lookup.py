@@ -130,7 +130,8 @@ def resolve_items(aliases: Mapping[str, str], given: Iterable[str], where: str) 
 
 
 def find_response(session: Session, ref: str, where: str = "RESPONSE") -> ResponseRow:
-    """A response by tracking number ('24/750-7') or database id ('17')."""
+    """A response by tracking number ('24/750-7') or database id ('17'); a supplement is
+    refused, naming the response it is reviewed with."""
     text = ref.strip()
     tracking = TRACKING.match(text)
     response: ResponseRow | None = None
@@ -154,6 +155,13 @@ def find_response(session: Session, ref: str, where: str = "RESPONSE") -> Respon
         raise ReviewError(
             f"{where}: response {ref} is not filed under a hearing; assign it first with "
             "'hoering responses assign'"
+        )
+    if response.supplement_of_id is not None:
+        first = session.get(ResponseRow, response.supplement_of_id)
+        named = (first.tracking_number if first else None) or f"#{response.supplement_of_id}"
+        raise ReviewError(
+            f"{where}: {ref} is a supplement of {named} and is reviewed and quoted with it; "
+            f"use {named} (see 'hoering responses show {named}')"
         )
     return response
 

@@ -7,7 +7,7 @@ from sqlmodel import col, select
 
 from services.intake import answered_stakeholder_keys, assign_response, response_counts_by_review
 from services.publication import INDEX_NAME, export_publication
-from services.review_lookup import hearing_responses
+from services.review_lookup import ReviewError, find_response, hearing_responses
 from storage.db import read_session, write_session
 from storage.hearing_models import HearingRow, OutboxMessageRow
 from storage.intake_models import ResponseRow
@@ -141,3 +141,18 @@ def test_the_publication_counts_a_supplement_with_its_first_response(
     assert index[0].endswith(";Tillegg til")
     rows = {line.split(";", 1)[0]: line for line in index[1:]}
     assert rows["24/750-3"].endswith(";24/750-2") and rows["24/750-2"].endswith(";")
+
+
+def test_a_supplement_is_reviewed_with_its_first_response(engine, store, hearing_id):
+    file_messages(engine, store, [message()])
+    file_messages(
+        engine,
+        store,
+        [message(sender="per@helse-vest.no", message_id="<t@helse-vest.no>", body="Tillegg.")],
+    )
+    with read_session(engine) as session, pytest.raises(ReviewError) as refused:
+        find_response(session, "24/750-3")
+    assert str(refused.value) == (
+        "RESPONSE: 24/750-3 is a supplement of 24/750-2 and is reviewed and quoted with it; "
+        "use 24/750-2 (see 'hoering responses show 24/750-2')"
+    )

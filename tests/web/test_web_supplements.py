@@ -33,6 +33,7 @@ def test_a_supplement_links_to_its_first_response_and_counts_once(desk, engine):
     page = desk.get(f"/r/{other.id}")
     assert page.status_code == 200
     assert 'id="supplement-of"' in page.text and f'href="/r/{first.id}"' in page.text
+    assert 'id="review-form"' not in page.text and "Dette er et tillegg" in page.text
     first_page = desk.get(f"/r/{first.id}")
     assert 'id="supplements"' in first_page.text and f'href="/r/{other.id}"' in first_page.text
     listed = desk.get(f"/h/{SLUG}/responses")
