@@ -36,6 +36,7 @@ __all__ = [
     "response_counts_by_review",
     "response_detail",
     "supplement_firsts",
+    "supplements_by_first",
     "unreviewed_response_count",
 ]
 
@@ -176,10 +177,7 @@ def list_responses(session: Session, hearing: HearingRow) -> list[dict[str, Any]
     rows = sorted(rows, key=lambda r: (_document_number(r.tracking_number), r.id or 0))
     attachments = _attachments(session, [r.id for r in rows if r.id is not None])
     numbers = {r.id: r.tracking_number or f"#{r.id}" for r in rows}
-    supplements: dict[int, list[str]] = defaultdict(list)
-    for r in rows:
-        if r.supplement_of_id is not None:
-            supplements[r.supplement_of_id].append(numbers[r.id])
+    supplements = supplements_by_first(session, hearing.id or 0)
     listed = []
     for r in rows:
         entry = _response_json(r, attachments.get(r.id or 0, []))
@@ -241,6 +239,22 @@ def supplement_firsts(session: Session, hearing_id: int) -> dict[int, str]:
         .where(col(ResponseRow.hearing_id) == hearing_id)
     ).all()
     return {rid: tracking or f"#{first_id}" for rid, tracking, first_id in rows if rid}
+
+
+def supplements_by_first(session: Session, hearing_id: int) -> dict[int, list[str]]:
+    """The hearing's first responses that have supplements: id -> the supplements'
+    document numbers, in the order received."""
+    found: dict[int, list[str]] = defaultdict(list)
+    for first_id, rid, tracking in session.exec(
+        select(ResponseRow.supplement_of_id, ResponseRow.id, ResponseRow.tracking_number)
+        .where(
+            col(ResponseRow.hearing_id) == hearing_id,
+            col(ResponseRow.supplement_of_id).is_not(None),
+        )
+        .order_by(col(ResponseRow.received_at), col(ResponseRow.id))
+    ).all():
+        found[first_id or 0].append(tracking or f"#{rid}")
+    return dict(found)
 
 
 def list_unmatched(session: Session) -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ from sqlmodel import col, select
 from services.intake import answered_stakeholder_keys, assign_response, response_counts_by_review
 from services.publication import INDEX_NAME, export_publication
 from services.review_lookup import ReviewError, find_response, hearing_responses
+from services.review_queue import review_queue
 from storage.db import read_session, write_session
 from storage.hearing_models import HearingRow, OutboxMessageRow
 from storage.intake_models import ResponseRow
@@ -156,3 +157,17 @@ def test_a_supplement_is_reviewed_with_its_first_response(engine, store, hearing
         "RESPONSE: 24/750-3 is a supplement of 24/750-2 and is reviewed and quoted with it; "
         "use 24/750-2 (see 'hoering responses show 24/750-2')"
     )
+
+
+def test_the_review_queue_shows_the_supplements_with_their_first(engine, store, hearing_id):
+    file_messages(engine, store, [message()])
+    file_messages(
+        engine,
+        store,
+        [message(sender="per@helse-vest.no", message_id="<t@helse-vest.no>", body="Tillegg.")],
+    )
+    with read_session(engine) as session:
+        queue = review_queue(session, "24/750")
+    assert (queue["responses"], queue["unreviewed"]) == (1, 1)
+    [row] = queue["rows"]
+    assert (row["tracking_number"], row["supplements"]) == ("24/750-2", ["24/750-3"])
