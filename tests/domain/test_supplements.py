@@ -153,3 +153,23 @@ def test_only_earlier_first_responses_count_and_machines_never_supplement():
     assert supplement_of(auto, [FIRST]) is None
     itself = EarlierResponse(**{**FIRST.__dict__, "response_id": 10})
     assert supplement_of(incoming(stakeholder_key="helse-vest"), [itself]) is None
+
+
+def test_the_parser_reads_the_messages_a_reply_answers():
+    from domain.email_intake import ParsedMessage, parse_message
+    from tests.sample_files import message
+
+    raw = message(
+        headers=[
+            ("In-Reply-To", "<kvittering-1@hoering.helsedir.no>"),
+            ("References", "<brev@hoering.helsedir.no> <kvittering-1@hoering.helsedir.no>"),
+        ]
+    )
+    parsed = parse_message(raw)
+    assert isinstance(parsed, ParsedMessage)
+    assert parsed.reply_ids == (
+        "<kvittering-1@hoering.helsedir.no>",
+        "<brev@hoering.helsedir.no>",
+    )
+    plain = parse_message(message())
+    assert isinstance(plain, ParsedMessage) and plain.reply_ids == ()
