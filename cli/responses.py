@@ -9,6 +9,7 @@ lines under `<data dir>/imports/`) is followed for the progress bar on stderr; w
 from __future__ import annotations
 
 import json
+import re
 import sys
 import threading
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from cli import output
 from domain.case_numbers import normalise_case_number
+from domain.errors import UserError
 from mail.sources import ImapSource, imap_password, open_source
 from services import runtime
 from services.intake_report import ReportFollower, new_report_path, read_events
@@ -197,12 +199,17 @@ def list_command(
     if json_out:
         output.print_json(rows)
         return
+    supplements = sum(1 for r in rows if r["supplement_of"])
+    counted = (
+        f" ({len(rows) - supplements} counted, {supplements} supplements)" if supplements else ""
+    )
     output.print_table(
-        f"{len(rows)} responses in {wanted}",
-        ["ref", "sender", "organisation", "received", "late", "attachments"],
+        f"{len(rows)} responses in {wanted}{counted}",
+        ["ref", "supplement of", "sender", "organisation", "received", "late", "attachments"],
         [
             (
                 r["tracking_number"],
+                r["supplement_of"] or "",
                 f"{r['sender_name'] or ''} <{r['sender_address'] or ''}>".strip(),
                 r["organisation"] or "(privatperson/ukjent)",
                 output.local_time(r["received_at"]),
@@ -213,18 +220,70 @@ def list_command(
         ],
     )
     for r in rows:
-        output.stdout.rule(f"{r['tracking_number']}: {r['subject'] or ''}")
-        output.stdout.print(r["body_text"] or "(ingen tekst)", markup=False, highlight=False)
-        for a in r["attachments"]:
-            title = f"Vedlegg: {a['name'] or a['safe_name']} (sha256 {a['sha256'][:12]}…)"
-            output.stdout.print(f"\n{title}", markup=False, highlight=False)
-            text = a["text"] if a["text"] else f"(ikke lesbart: {a['unreadable_reason']})"
-            output.stdout.print(text, markup=False, highlight=False)
+        _print_response(r)
+
+
+_DOCUMENT_NUMBER = re.compile(r"\d{2}/\d{1,6}-\d{1,4}")
+
+
+def _print_response(r: dict[str, Any]) -> None:
+    output.stdout.rule(f"{r['tracking_number'] or '#' + str(r['id'])}: {r['subject'] or ''}")
+    sender = f"{r['sender_name'] or ''} <{r['sender_address'] or ''}>".strip()
+    output.stdout.print(
+        f"From: {sender}, {r['organisation'] or '(privatperson/ukjent)'}; received "
+        f"{output.local_time(r['received_at'])}; late: {_yes_no(r['late']) or '-'}",
+        markup=False,
+        highlight=False,
+    )
+    if r["supplement_of"]:
+        output.stdout.print(f"Supplement to {r['supplement_of']} (counted with it).")
+    if r["supplements"]:
+        output.stdout.print(f"Supplements: {', '.join(r['supplements'])}.")
+    output.stdout.print(r["body_text"] or "(ingen tekst)", markup=False, highlight=False)
+    for a in r["attachments"]:
+        title = f"Vedlegg: {a['name'] or a['safe_name']} (sha256 {a['sha256'][:12]}…)"
+        output.stdout.print(f"\n{title}", markup=False, highlight=False)
+        text = a["text"] if a["text"] else f"(ikke lesbart: {a['unreadable_reason']})"
+        output.stdout.print(text, markup=False, highlight=False)
+
+
+@responses_app.command("show")
+def show_command(
+    ref: Annotated[
+        str, typer.Argument(help="The response's document number (24/750-3) or its ID.")
+    ],
+    json_out: JsonFlag = False,
+) -> None:
+    """One response: sender, time, late flag, texts, attachments, and its supplements."""
+    from storage.intake_queries import response_detail
+
+    text = ref.strip().replace(" ", "")
+    if _DOCUMENT_NUMBER.fullmatch(text):
+        case, _, number = text.rpartition("-")
+        query: dict[str, Any] = {
+            "tracking_number": f"{normalise_case_number(case, 'REF')}-{int(number)}"
+        }
+    elif text.isdigit():
+        query = {"response_id": int(text)}
+    else:
+        raise UserError(
+            f"REF: '{ref}' is neither a document number nor a response ID; write it as "
+            "24/750-3, or give the ID 'hoering responses unmatched' shows"
+        )
+    with read_session(runtime.engine()) as session:
+        found = response_detail(session, **query)
+    if found is None:
+        raise UserError(f"REF: no response {ref}; see 'hoering responses list CASE'")
+    if json_out:
+        output.print_json(found)
+        return
+    _print_response(found)
 
 
 @responses_app.command("unmatched")
 def unmatched_command(json_out: JsonFlag = False) -> None:
-    """Responses that quote no known case: assign each with 'hoering responses assign'."""
+    """Responses that quote no known case, with the open hearings whose subject they name
+    (suggested): assign each with 'hoering responses assign'."""
     from storage.intake_queries import list_unmatched
 
     with read_session(runtime.engine()) as session:
@@ -234,7 +293,7 @@ def unmatched_command(json_out: JsonFlag = False) -> None:
         return
     output.print_table(
         f"{len(rows)} unmatched responses",
-        ["id", "received", "sender", "subject", "cases quoted", "attachments"],
+        ["id", "received", "sender", "subject", "cases quoted", "suggested", "attachments"],
         [
             (
                 r["id"],
@@ -242,11 +301,17 @@ def unmatched_command(json_out: JsonFlag = False) -> None:
                 r["sender_address"],
                 r["subject"],
                 ", ".join(r["quoted_cases"]),
+                ", ".join(s["case"] for s in r["suggested_cases"]),
                 len(r["attachments"]),
             )
             for r in rows
         ],
     )
+    if any(r["suggested_cases"] for r in rows):
+        output.stdout.print(
+            "Suggested: the subject names an open hearing's subject; check and file it with "
+            "'hoering responses assign ID CASE'."
+        )
 
 
 @responses_app.command("quarantine")

@@ -91,6 +91,8 @@ def list_command(
         who = row["respondent"]
         if row["campaign"]:
             who = f"Kampanje {row['campaign']} ({row['campaign_size']} svar), f.eks. {who}"
+        if row["supplements"]:
+            who = f"{who} (+ tillegg {', '.join(row['supplements'])})"
         rows.append(
             (
                 row["tracking_number"],

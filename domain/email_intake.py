@@ -111,6 +111,7 @@ class ParsedMessage:
     forwarded: tuple[ForwardedMessage, ...] = ()
     warnings: tuple[str, ...] = ()
     auto_submitted: bool = False  # an auto-reply, bounce or list mail: never answer it
+    reply_ids: tuple[str, ...] = ()  # In-Reply-To and References: the messages it answers
 
     @property
     def all_attachments(self) -> tuple[Attachment, ...]:
@@ -226,6 +227,7 @@ def parse_message(raw: bytes, limits: MailLimits | None = None) -> ParsedMessage
             forwarded=tuple(walk.forwarded),
             warnings=tuple(dict.fromkeys(walk.warnings)),
             auto_submitted=_auto_submitted(reader),
+            reply_ids=reader.reply_ids(),
         )
     except _LimitExceeded as error:
         return Quarantine(str(error))

@@ -183,6 +183,16 @@ class HeaderReader:
         token = match.group(1) if match else "".join(value.strip("<> \t").split())
         return f"<{token}>" if token else None
 
+    def reply_ids(self) -> tuple[str, ...]:
+        """The Message-IDs this message answers (In-Reply-To, then References), as `<id>`,
+        without repeats; at most 50, so a runaway References header costs nothing."""
+        found: list[str] = []
+        for name in ("in-reply-to", "references"):
+            for raw in self.raw(name):
+                value = decode_surrogates(unfold(raw))
+                found.extend(f"<{token}>" for token in _MESSAGE_ID.findall(value))
+        return tuple(dict.fromkeys(found))[:50]
+
     def _compat_view(self) -> Message:
         """The part's headers parsed the compat32 way (raw strings, no structure)."""
         if self._compat is None:

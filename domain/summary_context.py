@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from domain.calendar import oslo_date
+from domain.decision_basis import split_by_basis
 from domain.decisions import Decisions
 from domain.hearing_spec import HearingSpec
 from domain.letter_building import GROUP_LABELS_NB, SpecialtyInfo
@@ -128,7 +129,9 @@ class CampaignSummary:
 
 @dataclass(frozen=True, kw_only=True)
 class DecisionItem:
-    """'You said, we did': one decided item with the excerpts that informed it."""
+    """'You said, we did': one decided item with the excerpts it followed (`excerpts`,
+    the basis of the decision) and those it went against (`not_followed`), by
+    `domain.decision_basis`."""
 
     ref: str
     goal_id_display: str
@@ -136,6 +139,7 @@ class DecisionItem:
     decision: Decision
     assessment: str
     excerpts: tuple[Excerpt, ...]
+    not_followed: tuple[Excerpt, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -337,18 +341,23 @@ def _specialty_summaries(
 
 
 def _you_said(item_summaries: Sequence[ItemSummary]) -> tuple[DecisionItem, ...]:
-    return tuple(
-        DecisionItem(
-            ref=s.ref,
-            goal_id_display=s.goal_id_display,
-            specialty_name=s.specialty_name,
-            decision=s.decision,
-            assessment=s.assessment or "",
-            excerpts=s.views,
+    said = []
+    for s in item_summaries:
+        if s.decision is None:
+            continue
+        followed, against = split_by_basis(s.decision, s.views, lambda view: view.stance)
+        said.append(
+            DecisionItem(
+                ref=s.ref,
+                goal_id_display=s.goal_id_display,
+                specialty_name=s.specialty_name,
+                decision=s.decision,
+                assessment=s.assessment or "",
+                excerpts=followed,
+                not_followed=against,
+            )
         )
-        for s in item_summaries
-        if s.decision is not None
-    )
+    return tuple(said)
 
 
 def _units(reviewed: Sequence[ResponseFacts]) -> StanceTally:

@@ -26,7 +26,7 @@ from storage.review_models import (
     ResponseExcerptRow,
     ResponseReviewRow,
 )
-from storage.review_queries import is_unreviewed
+from storage.review_queries import is_counted, is_unreviewed
 from storage.rows import row_id
 
 PAGE_SIZE = 50
@@ -42,7 +42,7 @@ def hearings_overview(session: Session, today: date) -> list[dict[str, Any]]:
         for hearing_id, total, unreviewed in session.exec(
             select(
                 ResponseRow.hearing_id,
-                func.count(col(ResponseRow.id)),
+                func.count(col(ResponseRow.id)).filter(is_counted()),  # supplements once
                 func.count(col(ResponseRow.id)).filter(is_unreviewed()),
             ).group_by(col(ResponseRow.hearing_id))
         ).all()
@@ -172,9 +172,12 @@ def _text_contains(words: str) -> ColumnElement[bool]:
 
 
 def hearing_counts(session: Session, hearing_id: int) -> dict[str, int]:
-    """The counts at the top of the list: all, unreviewed, late, each stance."""
+    """The counts at the top of the list: all, unreviewed, late, each stance (a
+    supplement counted with the response it adds to)."""
     base = and_(
-        col(ResponseRow.hearing_id) == hearing_id, col(ResponseRow.auto_submitted).is_(False)
+        col(ResponseRow.hearing_id) == hearing_id,
+        col(ResponseRow.auto_submitted).is_(False),
+        is_counted(),
     )
     total, unreviewed, late = session.exec(
         select(
@@ -279,8 +282,18 @@ def response_detail(session: Session, response: ResponseRow) -> dict[str, Any]:
         .join(CampaignMemberRow, col(CampaignMemberRow.campaign_id) == col(CampaignGroupRow.id))
         .where(CampaignMemberRow.response_id == response.id)
     ).first()
+    first = (
+        session.get(ResponseRow, response.supplement_of_id) if response.supplement_of_id else None
+    )
+    supplements = session.exec(
+        select(ResponseRow)
+        .where(col(ResponseRow.supplement_of_id) == response.id)
+        .order_by(col(ResponseRow.received_at), col(ResponseRow.id))
+    ).all()
     return {
         "response": response,
+        "supplement_of": first,  # reviewed and counted with that response
+        "supplements": list(supplements),
         "respondent": respondent_name(response),
         "attachments": attachments,
         "review": review,

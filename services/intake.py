@@ -51,6 +51,7 @@ from services.intake_planning import (
 )
 from services.intake_writing import BatchWriter, MessageOutcome, allocate_document_numbers
 from services.receipts import queue_receipt
+from services.supplements import link_supplements
 from storage.blobs import BlobStore
 from storage.db import read_session, short_error, write_session
 from storage.hearing_models import HearingRow
@@ -316,6 +317,7 @@ def assign_response(session: Session, response_id: int, case: str, now: datetime
         response.receipt_outbox_id = receipt.id
         session.add(response)
         session.flush()
+    link_supplements(session, [(response_id, ())])  # e.g. an organisation's second message
     return _assignment(response, wanted, already=False)
 
 

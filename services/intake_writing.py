@@ -18,6 +18,7 @@ from domain.email_intake import Attachment
 from services.intake_planning import FILED, FiledResponse, MessagePlan, clean_text
 from services.receipts import queue_receipts
 from services.response_matching import HearingDirectory
+from services.supplements import link_supplements
 from storage.blobs import BlobStore
 from storage.hearing_models import HearingRow
 from storage.intake_models import (
@@ -121,6 +122,8 @@ class BatchWriter:
         attachments = [row for plan in filed for row in self._attachment_values(plan)]
         insert_rows(self.session, ResponseAttachmentRow, attachments)
         self._queue_receipts(filed)
+        replies = [(p.response.id, p.parsed.reply_ids) for p in filed if p.response and p.parsed]
+        link_supplements(self.session, replies)  # responses that add to one filed before
         self.store.sync()
         return [self._outcome(plan) for plan in plans]
 

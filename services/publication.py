@@ -50,6 +50,7 @@ from storage.intake_models import (
     ResponseAttachmentRow,
     ResponseRow,
 )
+from storage.intake_queries import supplement_firsts
 from storage.rows import row_id
 from storage.timeutil import from_db
 
@@ -65,6 +66,7 @@ INDEX_HEADERS = (
     "Emne",
     "Mappe",
     "Filer",
+    "Tillegg til",  # a supplement: the document number of the response it adds to
 )
 
 
@@ -82,6 +84,7 @@ class PublishedResponse:
     subject: str
     folder: str
     files: tuple[str, ...]
+    supplement_of: str | None = None  # counted with that response, not on its own
 
 
 @dataclass(frozen=True)
@@ -93,13 +96,15 @@ class PublicationResult:
     excluded: dict[str, int]
 
     def as_json(self) -> dict[str, Any]:
+        counted = [r for r in self.responses if r.supplement_of is None]
         return {
             "case": self.case,
             "target": str(self.target),
             "zip": self.as_zip,
-            "responses": len(self.responses),
-            "private": sum(1 for r in self.responses if r.private),
-            "organisations": sum(1 for r in self.responses if not r.private),
+            "responses": len(counted),
+            "private": sum(1 for r in counted if r.private),
+            "organisations": sum(1 for r in counted if not r.private),
+            "supplements": len(self.responses) - len(counted),
             "files": sum(len(r.files) for r in self.responses) + 1,
             "excluded": self.excluded,
         }
@@ -260,6 +265,7 @@ def _export_response(
     response: ResponseRow,
     raw_sha256: str,
     attachments: Sequence[ResponseAttachmentRow],
+    supplement_of: str | None = None,
 ) -> PublishedResponse:
     private = is_private(response)
     number = (response.tracking_number or f"#{response.id}").replace("/", "-")
@@ -303,6 +309,7 @@ def _export_response(
         subject=mask.mask(subject) if mask is not None else subject,
         folder=folder,
         files=tuple(files),
+        supplement_of=supplement_of,
     )
 
 
@@ -320,6 +327,7 @@ def _index_csv(published: Sequence[PublishedResponse]) -> bytes:
             row.subject,
             row.folder,
             " | ".join(f.split("/", 1)[1] for f in row.files),
+            row.supplement_of or "",
         )
         writer.writerow([csv_cell(cell) for cell in cells])
     return buffer.getvalue().encode("utf-8-sig")  # Excel reads æøå from UTF-8 with a BOM
@@ -337,6 +345,7 @@ def export_publication(
             "to publish"
         )
     kept, excluded = _responses(session, row_id(hearing))
+    firsts = supplement_firsts(session, row_id(hearing))
     target = Path(outdir)
     writer = _Writer(target, as_of.astimezone(OSLO).date())
     try:
@@ -346,7 +355,12 @@ def export_publication(
             attachments = attachments_of(session, [r.id for r, _ in batch if r.id is not None])
             published.extend(
                 _export_response(
-                    writer, store, response, sha, attachments.get(response.id or 0, [])
+                    writer,
+                    store,
+                    response,
+                    sha,
+                    attachments.get(response.id or 0, []),
+                    firsts.get(response.id or 0),
                 )
                 for response, sha in batch
             )

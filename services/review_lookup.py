@@ -18,6 +18,7 @@ from services import hearings
 from storage.hearing_models import HearingRow
 from storage.intake_models import ResponseAttachmentRow, ResponseRow
 from storage.review_models import CampaignGroupRow, CampaignMemberRow, ResponseReviewRow
+from storage.review_queries import is_counted
 from storage.rows import row_id
 
 BODY = "body"
@@ -33,11 +34,16 @@ class ReviewError(UserError):
 
 
 def hearing_responses(session: Session, hearing: HearingRow) -> list[ResponseRow]:
-    """The responses filed under the hearing, automatic replies left out, oldest first."""
+    """The responses filed under the hearing, oldest first; automatic replies and
+    supplements (counted with the response they add to) left out."""
     return list(
         session.exec(
             select(ResponseRow)
-            .where(ResponseRow.hearing_id == hearing.id, col(ResponseRow.auto_submitted).is_(False))
+            .where(
+                ResponseRow.hearing_id == hearing.id,
+                col(ResponseRow.auto_submitted).is_(False),
+                is_counted(),
+            )
             .order_by(col(ResponseRow.received_at), col(ResponseRow.id))
         ).all()
     )
@@ -124,7 +130,8 @@ def resolve_items(aliases: Mapping[str, str], given: Iterable[str], where: str) 
 
 
 def find_response(session: Session, ref: str, where: str = "RESPONSE") -> ResponseRow:
-    """A response by tracking number ('24/750-7') or database id ('17')."""
+    """A response by tracking number ('24/750-7') or database id ('17'); a supplement is
+    refused, naming the response it is reviewed with."""
     text = ref.strip()
     tracking = TRACKING.match(text)
     response: ResponseRow | None = None
@@ -148,6 +155,13 @@ def find_response(session: Session, ref: str, where: str = "RESPONSE") -> Respon
         raise ReviewError(
             f"{where}: response {ref} is not filed under a hearing; assign it first with "
             "'hoering responses assign'"
+        )
+    if response.supplement_of_id is not None:
+        first = session.get(ResponseRow, response.supplement_of_id)
+        named = (first.tracking_number if first else None) or f"#{response.supplement_of_id}"
+        raise ReviewError(
+            f"{where}: {ref} is a supplement of {named} and is reviewed and quoted with it; "
+            f"use {named} (see 'hoering responses show {named}')"
         )
     return response
 

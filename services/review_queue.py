@@ -20,6 +20,7 @@ from services.review_lookup import (
     suggestion,
 )
 from storage.intake_models import ResponseAttachmentRow, ResponseRow
+from storage.intake_queries import supplements_by_first
 from storage.review_models import CampaignGroupRow, ResponseReviewRow, ReviewEventRow
 from storage.review_queries import unreviewed_response_count
 from storage.rows import row_id
@@ -31,6 +32,7 @@ def review_queue(session: Session, case: str, *, include_reviewed: bool = False)
     hearing = hearings.get_hearing(session, case)
     index = HearingIndex(session, hearing)
     reviews = reviews_of(session, list(index.by_id))
+    supplements = supplements_by_first(session, row_id(hearing))
     rows: list[dict[str, Any]] = []
     shown_groups: set[int] = set()
     for response in index.responses:
@@ -46,7 +48,9 @@ def review_queue(session: Session, case: str, *, include_reviewed: bool = False)
             continue
         attachments = index.attachments.get(shown.id or 0, [])
         review = reviews.get(shown.id or 0)
-        rows.append(_queue_row(shown, attachments, review, group, len(members), waiting))
+        row = _queue_row(shown, attachments, review, group, len(members), waiting)
+        row["supplements"] = supplements.get(shown.id or 0, [])  # read them with it
+        rows.append(row)
     return {
         "case": hearing.case_number,
         "state": hearing.state,

@@ -5,7 +5,9 @@ their attachments, the quarantine, and where each mail source stands.
   are in the blob store). `outcome` is what the import decided: matched, unmatched,
   duplicate or quarantined. A message read again adds no row.
 - `response`: a message filed as a hearing response (matched, or unmatched until a
-  person assigns it). `stance` and `reviewed_at` are for the review (issue 7).
+  person assigns it). `stance` and `reviewed_at` are for the review (issue 7);
+  `supplement_of_id` links a supplement to the first response it adds to
+  (`domain.supplements`).
 - `response_attachment`: one attached file, its bytes in the blob store by sha256.
 - `quarantine`: a message that could not be filed, with its reason.
 - `intake_source_state` / `intake_source_item`: per IMAP mailbox, UIDVALIDITY and the
@@ -75,10 +77,14 @@ class ResponseRow(SQLModel, table=True):
     auto_submitted: bool = False
     filed_at: datetime
     assigned_at: datetime | None = None  # set when a person assigned an unmatched response
-    receipt_outbox_id: int | None = Field(default=None, foreign_key="outbox_message.id")
+    receipt_outbox_id: int | None = Field(  # indexed: a reply to the receipt (0006)
+        default=None, foreign_key="outbox_message.id", index=True
+    )
     stance: str | None = Field(default=None, max_length=32)
     reviewed_at: datetime | None = None
     reviewed_by: str | None = None
+    # the first response this one adds to (a supplement is counted with it; migration 0006)
+    supplement_of_id: int | None = Field(default=None, foreign_key="response.id", index=True)
 
 
 class ResponseAttachmentRow(SQLModel, table=True):

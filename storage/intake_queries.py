@@ -12,9 +12,12 @@ from collections import defaultdict
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func
+from sqlalchemy import select as sql_select
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from domain.case_numbers import find_case_numbers
+from domain.hearing_suggestions import HearingTitle, suggest_hearings
 from storage.hearing_models import HearingRecipientRow, HearingRow
 from storage.intake_models import (
     IntakeMessageRow,
@@ -22,7 +25,7 @@ from storage.intake_models import (
     ResponseAttachmentRow,
     ResponseRow,
 )
-from storage.review_queries import is_unreviewed, unreviewed_response_count
+from storage.review_queries import is_counted, is_unreviewed, unreviewed_response_count
 
 __all__ = [
     "answered_stakeholder_keys",
@@ -31,17 +34,22 @@ __all__ = [
     "list_unmatched",
     "recipient_answer_status",
     "response_counts_by_review",
+    "response_detail",
+    "supplement_firsts",
+    "supplements_by_first",
     "unreviewed_response_count",
 ]
 
 
 def _answers(hearing_id: int) -> ColumnElement[bool]:
     """SQL condition: a response that counts as a stakeholder's answer to the hearing
-    (filed under it, from a known stakeholder, not an automatic reply)."""
+    (filed under it, from a known stakeholder, not an automatic reply, not a supplement
+    of an earlier response: that one is the answer)."""
     return and_(
         col(ResponseRow.hearing_id) == hearing_id,
         col(ResponseRow.stakeholder_key).is_not(None),
         col(ResponseRow.auto_submitted).is_(False),
+        is_counted(),
     )
 
 
@@ -86,21 +94,27 @@ def recipient_answer_status(session: Session, hearing_id: int) -> list[dict[str,
 
 
 def response_counts_by_review(session: Session, hearing_id: int) -> dict[str, int]:
-    """How many responses the hearing has, how many automatic replies, how many have a
-    stance, and how many are unreviewed (`storage.review_queries.is_unreviewed`)."""
-    total, reviewed, unreviewed, automatic = session.exec(
-        select(
-            func.count(col(ResponseRow.id)),
+    """How many responses the hearing has (a supplement counted with the response it
+    adds to, not on its own), how many automatic replies, how many have a stance, how
+    many are unreviewed (`storage.review_queries.is_unreviewed`), and how many
+    supplements were filed."""
+    total, reviewed, unreviewed, automatic, supplements = session.execute(
+        sql_select(  # SQLAlchemy's: sqlmodel's select takes at most four columns
+            func.count(col(ResponseRow.id)).filter(is_counted()),
             func.count(col(ResponseRow.stance)),
             func.count(col(ResponseRow.id)).filter(is_unreviewed()),
-            func.count(col(ResponseRow.id)).filter(col(ResponseRow.auto_submitted).is_(True)),
-        ).where(ResponseRow.hearing_id == hearing_id)
+            func.count(col(ResponseRow.id)).filter(
+                col(ResponseRow.auto_submitted).is_(True), is_counted()
+            ),
+            func.count(col(ResponseRow.supplement_of_id)),
+        ).where(col(ResponseRow.hearing_id) == hearing_id)
     ).one()
     return {
-        "total": total,
+        "total": int(total),
         "reviewed": reviewed,
         "unreviewed": int(unreviewed),
         "auto_submitted": int(automatic),
+        "supplements": int(supplements),
     }
 
 
@@ -157,15 +171,96 @@ def _response_json(response: ResponseRow, attachments: list[dict[str, Any]]) -> 
 
 
 def list_responses(session: Session, hearing: HearingRow) -> list[dict[str, Any]]:
-    """Every response filed under the hearing, in document-number order."""
+    """Every response filed under the hearing, in document-number order; a supplement
+    names the response it adds to (`supplement_of`), which lists its `supplements`."""
     rows = session.exec(select(ResponseRow).where(ResponseRow.hearing_id == hearing.id)).all()
     rows = sorted(rows, key=lambda r: (_document_number(r.tracking_number), r.id or 0))
     attachments = _attachments(session, [r.id for r in rows if r.id is not None])
-    return [_response_json(r, attachments.get(r.id or 0, [])) for r in rows]
+    numbers = {r.id: r.tracking_number or f"#{r.id}" for r in rows}
+    supplements = supplements_by_first(session, hearing.id or 0)
+    listed = []
+    for r in rows:
+        entry = _response_json(r, attachments.get(r.id or 0, []))
+        first = r.supplement_of_id
+        entry["supplement_of"] = numbers.get(first, f"#{first}") if first is not None else None
+        entry["supplements"] = supplements.get(r.id or 0, [])
+        listed.append(entry)
+    return listed
+
+
+# Hearings a response may still be filed under: suggested for unmatched ones by subject.
+OPEN_STATES = ("circulated", "closed")
+
+
+def _open_hearings(session: Session) -> list[HearingTitle]:
+    rows = session.exec(
+        select(HearingRow.case_number, HearingRow.title)
+        .where(col(HearingRow.state).in_(OPEN_STATES))
+        .order_by(col(HearingRow.case_number))
+    ).all()
+    return [HearingTitle(case, title) for case, title in rows]
+
+
+def response_detail(
+    session: Session, *, tracking_number: str | None = None, response_id: int | None = None
+) -> dict[str, Any] | None:
+    """One response (by document number or ID) as `list_responses` shows it, or None."""
+    statement = select(ResponseRow)
+    if tracking_number is not None:
+        statement = statement.where(col(ResponseRow.tracking_number) == tracking_number)
+    else:
+        statement = statement.where(col(ResponseRow.id) == response_id)
+    response = session.exec(statement).first()
+    if response is None or response.id is None:
+        return None
+    entry = _response_json(response, _attachments(session, [response.id]).get(response.id, []))
+    first = (
+        session.get(ResponseRow, response.supplement_of_id) if response.supplement_of_id else None
+    )
+    entry["supplement_of"] = (first.tracking_number or f"#{first.id}") if first else None
+    entry["supplements"] = [
+        tracking or f"#{rid}"
+        for rid, tracking in session.exec(
+            select(ResponseRow.id, ResponseRow.tracking_number)
+            .where(col(ResponseRow.supplement_of_id) == response.id)
+            .order_by(col(ResponseRow.received_at), col(ResponseRow.id))
+        ).all()
+    ]
+    return entry
+
+
+def supplement_firsts(session: Session, hearing_id: int) -> dict[int, str]:
+    """The hearing's supplements: response id -> the document number of the response it
+    adds to (`response.supplement_of_id`)."""
+    first = aliased(ResponseRow)
+    rows = session.exec(
+        select(ResponseRow.id, first.tracking_number, first.id)
+        .join(first, col(first.id) == col(ResponseRow.supplement_of_id))
+        .where(col(ResponseRow.hearing_id) == hearing_id)
+    ).all()
+    return {rid: tracking or f"#{first_id}" for rid, tracking, first_id in rows if rid}
+
+
+def supplements_by_first(session: Session, hearing_id: int) -> dict[int, list[str]]:
+    """The hearing's first responses that have supplements: id -> the supplements'
+    document numbers, in the order received."""
+    found: dict[int, list[str]] = defaultdict(list)
+    for first_id, rid, tracking in session.exec(
+        select(ResponseRow.supplement_of_id, ResponseRow.id, ResponseRow.tracking_number)
+        .where(
+            col(ResponseRow.hearing_id) == hearing_id,
+            col(ResponseRow.supplement_of_id).is_not(None),
+        )
+        .order_by(col(ResponseRow.received_at), col(ResponseRow.id))
+    ).all():
+        found[first_id or 0].append(tracking or f"#{rid}")
+    return dict(found)
 
 
 def list_unmatched(session: Session) -> list[dict[str, Any]]:
-    """Responses filed without a hearing, oldest first, with any case numbers they quote."""
+    """Responses filed without a hearing, oldest first, with any case numbers they quote
+    and the open hearings whose subject they name (`domain.hearing_suggestions`; worked
+    out when listed, so a hearing circulated after the message came is suggested too)."""
     rows = session.exec(
         select(ResponseRow, IntakeMessageRow.source)
         .join(IntakeMessageRow, col(IntakeMessageRow.id) == col(ResponseRow.intake_message_id))
@@ -173,11 +268,14 @@ def list_unmatched(session: Session) -> list[dict[str, Any]]:
         .order_by(col(ResponseRow.received_at), col(ResponseRow.id))
     ).all()
     attachments = _attachments(session, [r.id for r, _ in rows if r.id is not None])
+    hearings = _open_hearings(session)
     listed = []
     for response, source in rows:
         entry = _response_json(response, attachments.get(response.id or 0, []))
         entry["source"] = source
         entry["quoted_cases"] = find_case_numbers(f"{response.subject or ''}\n{response.body_text}")
+        suggestions = suggest_hearings(response.subject, response.body_text, hearings)
+        entry["suggested_cases"] = [suggestion.as_json() for suggestion in suggestions]
         listed.append(entry)
     return listed
 

@@ -1,9 +1,11 @@
 """The one definition of an unreviewed response, and the count everything asks for
 (the lifecycle before closing, the review queue, the intake listings).
 
-A response is unreviewed when it is not an automatic reply (out of office, bounce) and
-has no stance yet. `response.stance` mirrors the current review (`response_review`),
-and `reviewed_at` is set with it, so the stance is the one column to ask.
+A response is unreviewed when it is not an automatic reply (out of office, bounce),
+not a supplement of an earlier response (`response.supplement_of_id`, reviewed and
+counted with the response it adds to, see `domain.supplements`) and has no stance
+yet. `response.stance` mirrors the current review (`response_review`), and
+`reviewed_at` is set with it, so the stance is the one column to ask.
 """
 
 from __future__ import annotations
@@ -14,9 +16,19 @@ from sqlmodel import Session, col, select
 from storage.intake_models import ResponseRow
 
 
+def is_counted() -> ColumnElement[bool]:
+    """SQL condition: a response that counts on its own, i.e. not a supplement of an
+    earlier response of the same sender (a supplement is counted once, with its first)."""
+    return col(ResponseRow.supplement_of_id).is_(None)
+
+
 def is_unreviewed() -> ColumnElement[bool]:
     """SQL condition: a response that needs a stance and has none."""
-    return and_(col(ResponseRow.auto_submitted).is_(False), col(ResponseRow.stance).is_(None))
+    return and_(
+        col(ResponseRow.auto_submitted).is_(False),
+        col(ResponseRow.stance).is_(None),
+        is_counted(),
+    )
 
 
 def unreviewed_response_count(session: Session, hearing_id: int) -> int:

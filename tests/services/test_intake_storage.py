@@ -477,8 +477,13 @@ def test_recipients_answer_from_other_addresses_of_their_organisation(engine, st
 
 
 def test_review_counts_follow_reviewed_at(engine, store, hearing_id):
-    file_messages(
-        engine, store, [message(message_id=f"<{n}@x>", body=f"Svar {n}") for n in range(3)]
+    file_messages(  # three private persons: three responses (one sender's would be supplements)
+        engine,
+        store,
+        [
+            message(sender=f"person{n}@gmail.com", message_id=f"<{n}@x>", body=f"Svar {n}")
+            for n in range(3)
+        ],
     )
     with read_session(engine) as session:
         assert response_counts_by_review(session, hearing_id) == {
@@ -486,6 +491,7 @@ def test_review_counts_follow_reviewed_at(engine, store, hearing_id):
             "reviewed": 0,
             "unreviewed": 3,
             "auto_submitted": 0,
+            "supplements": 0,
         }
     with write_session(engine) as session:
         first = session.exec(select(ResponseRow).order_by(ResponseRow.id)).first()

@@ -145,7 +145,9 @@ def test_counting_rules_items_specialties_campaigns_and_the_unreviewed():
     # A campaign's passage is shown once, not once per member.
     assert [v.text for v in context.general_views] == ["Form 1"]
     said = {d.ref: d for d in context.you_said_we_did}
-    assert [e.respondent for e in said["NKI"].excerpts] == ["Avsender 2"]
+    # NKI was adopted against Avsender 2's objection: not the basis of the decision.
+    assert said["NKI"].excerpts == ()
+    assert [e.respondent for e in said["NKI"].not_followed] == ["Avsender 2"]
     assert said["BLS"].excerpts == ()
     assert len(context.you_said_we_did) == 13
 
@@ -290,6 +292,11 @@ def test_you_said_we_did_lists_the_excerpts_behind_each_decision(written):
     assert "Legeforeningens spesialitetskomité i generell kirurgi (24/750-5)" in kir
     bls = said.split("Blodsykdommer (BLS-154): vedtatt", 1)[1].split("Geriatri", 1)[0]
     assert "Ingen innspill gjaldt denne endringen særskilt." in bls
+    # NKI was adopted against its committee's objection: not listed as the basis.
+    nki = said.split("Nevrokirurgi (NKI-", 1)[1].split("Urologi (", 1)[0]
+    assert "Innspill som lå til grunn" not in nki
+    assert "Innspill som ikke ble fulgt:" in nki
+    assert "spesialitetskomité i nevrokirurgi" in nki and "går imot" in nki
 
 
 def test_the_summary_opens_in_libreoffice(written):
