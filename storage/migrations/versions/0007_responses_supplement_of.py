@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006_responses"
-down_revision = "0005_desk"
+revision = "0007_responses"
+down_revision = "0006_catalogues"
 branch_labels = None
 depends_on = None
 
