@@ -25,6 +25,10 @@ from pathlib import Path
 from domain.attachment_text import TOO_HEAVY, ExtractedText, extract_text
 
 _MB = 1024 * 1024
+READY = "ready"
+# A worker's start-up (a Python process importing the readers) is not part of any
+# attachment's time budget: on a loaded machine it can take seconds.
+STARTUP_TIMEOUT_S = 120.0
 
 
 def _own_size() -> int:
@@ -63,9 +67,11 @@ def _read_within(limit: int, filename: str, content_type: str, payload: bytes) -
 
 
 def _serve(requests: Connection, results: Connection, budget_bytes: int) -> None:
-    """The worker: read requests until told to stop (None) or the pipe closes."""
+    """The worker: say it is ready, then read requests until told to stop (None) or the
+    pipe closes."""
     limit = _own_size() + budget_bytes
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    results.send(READY)
     while True:
         try:
             request = requests.recv()
@@ -96,6 +102,9 @@ class _Worker:
         self.results = Connection(os.dup(self.process.stdout.fileno()), writable=False)
         self.process.stdin.close()
         self.process.stdout.close()
+        if not self.results.poll(STARTUP_TIMEOUT_S) or self.results.recv() != READY:
+            self.stop(kill=True)
+            raise RuntimeError("the attachment reader did not start")
 
     def stop(self, *, kill: bool) -> int | None:
         if not kill:
