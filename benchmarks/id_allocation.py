@@ -7,7 +7,8 @@ Eight processes each do N transactions at once, on SQLite and on PostgreSQL:
 Both use the same engine settings (on SQLite, BEGIN IMMEDIATE), so the ratio shows
 what the ledger's bookkeeping costs over the cheapest possible write. The two run in
 alternating rounds (the machine is shared; load drifts); the ratio reported is the
-median of the rounds' ratios. After the runs every reservation is checked: distinct, consecutive numbers.
+median of the rounds' ratios. Afterwards every reservation is checked: distinct,
+consecutive numbers.
 
 Run: .venv/bin/python -m benchmarks.id_allocation [--per-worker 100] [--rounds 3]
 """
