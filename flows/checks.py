@@ -13,6 +13,7 @@ from datetime import datetime
 from domain.decisions import Decisions
 from domain.lifecycle import TRANSITIONS, Action, Command, apply_command
 from services import hearings, runtime
+from services.codification import check_explicit_ids
 from storage.db import read_session
 
 
@@ -31,5 +32,6 @@ def check_step(
             return  # already done, or done by another path: the flow says which
         if decisions is not None:
             decisions.check_against(hearings.load_spec(hearing))
+            check_explicit_ids(session, hearing, decisions)
         facts = hearings.gather_facts(session, hearing, decisions)
         apply_command(facts, Command(action, actor, reason), now)

@@ -398,6 +398,9 @@ def resolve_deferred(session: Session, key: str, now: datetime) -> Reservation:
     return _to_reservation(row, padding, new=True)
 
 
+_PICK_ANOTHER = "; write `resolve_id: next` or a free ID from 'hoering ids next'"
+
+
 class UnverifiedIdError(LedgerError):
     """An explicit ID that skips numbers or rests on an unverified floor, not accepted."""
 
@@ -405,10 +408,10 @@ class UnverifiedIdError(LedgerError):
 def explicit_id_problem(
     session: Session, prefix: str, number: int, accept_unverified: bool
 ) -> tuple[str, bool]:
-    """Why `prefix`-`number` cannot be given explicitly ('' when it can), and whether it
-    needs --accept-unverified-id: an ID must not be a goal in the catalogue, held in the
-    ledger, or below the next free number; above the next free number, or with the
-    floor unverified, it is taken only on that flag."""
+    """Why `prefix`-`number` cannot be given explicitly, with the fix ('' when it can),
+    and whether it is unverified: an ID must not be a goal in the catalogue, held in
+    the ledger, or below the next free number; one above the next free number, or on an
+    unverified floor, is unverified and taken only with `accept_unverified`."""
     prefix_row = _check_prefix(session, prefix)
     shown = LearningGoalId(prefix, number, prefix_row.padding)
     goal = session.exec(
@@ -417,25 +420,31 @@ def explicit_id_problem(
         )
     ).first()
     if goal is not None:
-        return f"{shown} is already a goal in the catalogue ({goal})", False
+        return f"{shown} is already a goal in the catalogue ({goal}){_PICK_ANOTHER}", False
     held = session.exec(
         select(IdReservationRow.status, IdReservationRow.key).where(
             IdReservationRow.prefix == prefix, IdReservationRow.number == number
         )
     ).first()
     if held is not None:
-        return f"{shown} is already {held[0]} in the ledger (key '{held[1]}')", False
+        return f"{shown} is already {held[0]} in the ledger (key '{held[1]}'){_PICK_ANOTHER}", False
     nxt = next_number(session, prefix)
+    next_id = LearningGoalId(prefix, nxt, prefix_row.padding)
     if number < nxt:
         return (
-            f"{shown} is below the next free {prefix} number {nxt} (numbers below it are used)",
+            f"{shown} is below the next free number {next_id} (numbers below it are used)"
+            f"{_PICK_ANOTHER}",
             False,
         )
     unverified = not prefix_row.floor_verified or number > nxt
     if unverified and not accept_unverified:
         why = "skips numbers after" if number > nxt else "rests on the unverified floor"
         floor_id = LearningGoalId(prefix, max(nxt - 1, 0), prefix_row.padding)
-        return f"{shown} {why} {floor_id}", True
+        return (
+            f"{shown} {why} {floor_id}; pass --accept-unverified-id to record it as "
+            "unverified, or write `resolve_id: next`",
+            True,
+        )
     return "", unverified
 
 
@@ -466,14 +475,7 @@ def resolve_deferred_to(
         raise _no_counter(row.prefix)
     problem, unverified = explicit_id_problem(session, row.prefix, wanted.number, accept_unverified)
     if problem:
-        if unverified:
-            raise UnverifiedIdError(
-                f"{problem}; pass --accept-unverified-id to record it as unverified, or "
-                "write `resolve_id: next`"
-            )
-        raise LedgerError(
-            f"{problem}; write `resolve_id: next` or a free ID from 'hoering ids next'"
-        )
+        raise UnverifiedIdError(problem) if unverified else LedgerError(problem)
     row.number = wanted.number
     row.status = "reserved"
     row.resolved_at = now
@@ -507,6 +509,23 @@ def reservations_for_case(session: Session, hearing_case: str) -> list[Reservati
         .where(IdReservationRow.hearing_case == hearing_case)
         .order_by(col(IdReservationRow.id))
     ).all()
+    paddings = registry(session).paddings
+    return [_to_reservation(row, paddings[row.prefix], new=False) for row in rows]
+
+
+def list_reservations(
+    session: Session,
+    prefix: str | None = None,
+    hearing_case: str | None = None,
+    limit: int = 100,
+) -> list[Reservation]:
+    """The newest reservations first, optionally of one prefix or hearing."""
+    query = select(IdReservationRow)
+    if prefix is not None:
+        query = query.where(IdReservationRow.prefix == prefix)
+    if hearing_case is not None:
+        query = query.where(IdReservationRow.hearing_case == hearing_case)
+    rows = session.exec(query.order_by(col(IdReservationRow.id).desc()).limit(limit)).all()
     paddings = registry(session).paddings
     return [_to_reservation(row, paddings[row.prefix], new=False) for row in rows]
 
