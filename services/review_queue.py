@@ -7,53 +7,179 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import case, func, tuple_
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from domain.stance import Stance
 from services import hearings
 from services.review_lookup import (
-    HearingIndex,
+    ReviewError,
+    attachments_of,
     campaign_groups,
+    find_response,
     hearing_responses,
     respondent_name,
     reviews_of,
     suggestion,
 )
+from storage.hearing_models import HearingRow
 from storage.intake_models import ResponseAttachmentRow, ResponseRow
-from storage.review_models import CampaignGroupRow, ResponseReviewRow, ReviewEventRow
+from storage.review_models import (
+    CampaignGroupRow,
+    CampaignMemberRow,
+    ResponseReviewRow,
+    ReviewEventRow,
+)
 from storage.review_queries import unreviewed_response_count
 from storage.rows import row_id
 from storage.timeutil import from_db
 
+DEFAULT_PAGE = 50
 
-def review_queue(session: Session, case: str, *, include_reviewed: bool = False) -> dict[str, Any]:
-    """The responses to review with their suggested stance; a campaign is one row."""
+
+def review_queue(
+    session: Session,
+    case: str,
+    *,
+    include_reviewed: bool = False,
+    limit: int = DEFAULT_PAGE,
+    after: str | None = None,
+    counts: bool = True,
+) -> dict[str, Any]:
+    """One page of the responses to review (oldest first) with their suggested stance; a
+    campaign is one row (its representative). `after`: the tracking number or id of the
+    last row of the previous page (keyset paging: every page costs the same). Touches
+    only the rows shown, and their groups' members; `counts` adds the hearing's totals
+    (a count over the hearing's responses)."""
     hearing = hearings.get_hearing(session, case)
-    index = HearingIndex(session, hearing)
-    reviews = reviews_of(session, list(index.by_id))
-    rows: list[dict[str, Any]] = []
-    shown_groups: set[int] = set()
-    for response in index.responses:
-        group = index.membership.get(response.id or 0)
-        if group is not None:
-            if group.id in shown_groups:
-                continue
-            shown_groups.add(row_id(group))
-        members = index.members(group) if group is not None else [response]
-        shown = index.by_id.get(group.representative_id, response) if group else response
-        waiting = sum(1 for m in members if m.stance is None)
-        if waiting == 0 and not include_reviewed:
-            continue
-        attachments = index.attachments.get(shown.id or 0, [])
-        review = reviews.get(shown.id or 0)
-        rows.append(_queue_row(shown, attachments, review, group, len(members), waiting))
-    return {
-        "case": hearing.case_number,
-        "state": hearing.state,
-        "responses": len(index.responses),
-        "unreviewed": unreviewed_response_count(session, row_id(hearing)),
-        "rows": rows,
-    }
+    cursor = _cursor(session, hearing, after)
+    page = _standalone_page(session, hearing, include_reviewed, cursor, limit)
+    page += _group_page(session, hearing, include_reviewed, cursor, limit)
+    page.sort(key=lambda pair: (pair[0].received_at, pair[0].id))
+    page = page[:limit]
+    ids = [row_id(response) for response, _ in page]
+    attachments = attachments_of(session, ids)
+    reviews = reviews_of(session, ids)
+    tallies = _group_tallies(session, [row_id(g) for _, g in page if g is not None])
+    rows = []
+    for response, group in page:
+        size, waiting = tallies.get(group.id or 0, (0, 0)) if group else (1, _waiting(response))
+        review = reviews.get(row_id(response))
+        rows.append(
+            _queue_row(
+                response, attachments.get(row_id(response), []), review, group, size, waiting
+            )
+        )
+    result: dict[str, Any] = {"case": hearing.case_number, "state": hearing.state, "rows": rows}
+    last = page[-1][0] if len(page) == limit else None
+    result["next_after"] = (last.tracking_number or str(last.id)) if last else None
+    if counts:
+        result["responses"] = _response_count(session, hearing)
+        result["unreviewed"] = unreviewed_response_count(session, row_id(hearing))
+    return result
+
+
+_Page = list[tuple[ResponseRow, CampaignGroupRow | None]]
+
+
+def _waiting(response: ResponseRow) -> int:
+    return 1 if response.stance is None else 0
+
+
+def _cursor(session: Session, hearing: HearingRow, after: str | None) -> tuple | None:
+    if after is None:
+        return None
+    response = find_response(session, after, "--after")
+    if response.hearing_id != hearing.id:
+        raise ReviewError(
+            f"--after: response {after} is not in hearing {hearing.case_number}; give the "
+            "last response of the previous page"
+        )
+    return (response.received_at, response.id)
+
+
+def _in_order(query: Any, cursor: tuple | None, limit: int) -> Any:
+    order = (col(ResponseRow.received_at), col(ResponseRow.id))
+    if cursor is not None:
+        query = query.where(tuple_(*order) > tuple_(*cursor))
+    return query.order_by(*order).limit(limit)
+
+
+def standalone_page_query(
+    hearing_id: int, include_reviewed: bool, cursor: tuple | None, limit: int
+) -> Any:
+    """Responses in no campaign group, a page in (received_at, id) order: read through
+    ix_response_hearing_stance_received (unreviewed) or ix_response_hearing_received."""
+    member = select(CampaignMemberRow.id).where(
+        col(CampaignMemberRow.response_id) == col(ResponseRow.id)
+    )
+    query = select(ResponseRow).where(
+        ResponseRow.hearing_id == hearing_id,
+        col(ResponseRow.auto_submitted).is_(False),
+        ~member.exists(),
+    )
+    if not include_reviewed:
+        query = query.where(col(ResponseRow.stance).is_(None))
+    return _in_order(query, cursor, limit)
+
+
+def _standalone_page(
+    session: Session, hearing: HearingRow, include_reviewed: bool, cursor: tuple | None, limit: int
+) -> _Page:
+    query = standalone_page_query(row_id(hearing), include_reviewed, cursor, limit)
+    return [(r, None) for r in session.exec(query).all()]
+
+
+def _group_page(
+    session: Session, hearing: HearingRow, include_reviewed: bool, cursor: tuple | None, limit: int
+) -> _Page:
+    """Campaign groups, each as its representative; unreviewed: with a member to review."""
+    query = (
+        select(ResponseRow, CampaignGroupRow)
+        .join(CampaignGroupRow, col(CampaignGroupRow.representative_id) == col(ResponseRow.id))
+        .where(CampaignGroupRow.hearing_id == hearing.id)
+    )
+    if not include_reviewed:
+        member = aliased(ResponseRow)
+        waiting = (
+            select(CampaignMemberRow.id)
+            .join(member, col(member.id) == col(CampaignMemberRow.response_id))
+            .where(
+                col(CampaignMemberRow.campaign_id) == col(CampaignGroupRow.id),
+                col(member.stance).is_(None),
+                col(member.auto_submitted).is_(False),
+            )
+        )
+        query = query.where(waiting.exists())
+    return [(r, g) for r, g in session.exec(_in_order(query, cursor, limit)).all()]
+
+
+def _group_tallies(session: Session, group_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """Group id -> (members, members without a stance), automatic replies left out."""
+    if not group_ids:
+        return {}
+    unreviewed = case((col(ResponseRow.stance).is_(None), 1), else_=0)
+    rows = session.exec(
+        select(CampaignMemberRow.campaign_id, func.count(), func.sum(unreviewed))
+        .join(ResponseRow, col(ResponseRow.id) == col(CampaignMemberRow.response_id))
+        .where(
+            col(CampaignMemberRow.campaign_id).in_(group_ids),
+            col(ResponseRow.auto_submitted).is_(False),
+        )
+        .group_by(col(CampaignMemberRow.campaign_id))
+    ).all()
+    return {gid: (int(n), int(w or 0)) for gid, n, w in rows}
+
+
+def _response_count(session: Session, hearing: HearingRow) -> int:
+    return int(
+        session.exec(
+            select(func.count(col(ResponseRow.id))).where(
+                ResponseRow.hearing_id == hearing.id, col(ResponseRow.auto_submitted).is_(False)
+            )
+        ).one()
+    )
 
 
 def _queue_row(

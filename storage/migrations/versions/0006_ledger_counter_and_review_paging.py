@@ -4,6 +4,7 @@
 number known anywhere (floor, catalogue goals, reservations, the old counter), so a
 reservation is one UPDATE ... RETURNING on the counter row. A reservation whose ID was
 given explicitly above the verified floor records that in `accepted_unverified`.
+`review list` pages unreviewed responses through ix_response_hearing_stance_received.
 
 Revision ID: 0006_ledger
 Revises: 0005_desk
@@ -51,8 +52,15 @@ def upgrade() -> None:
             )
         )
 
+    op.create_index(
+        "ix_response_hearing_stance_received",
+        "response",
+        ["hearing_id", "stance", "received_at", "id"],
+    )
+
 
 def downgrade() -> None:
+    op.drop_index("ix_response_hearing_stance_received", table_name="response")
     with op.batch_alter_table("id_reservation") as batch_op:
         batch_op.drop_column("accepted_unverified")
     op.execute("UPDATE id_counter SET next_number = next_number - 1")
