@@ -54,10 +54,7 @@ def review_queue(
     (a count over the hearing's responses)."""
     hearing = hearings.get_hearing(session, case)
     cursor = _cursor(session, hearing, after)
-    page = _standalone_page(session, hearing, include_reviewed, cursor, limit)
-    page += _group_page(session, hearing, include_reviewed, cursor, limit)
-    page.sort(key=lambda pair: (pair[0].received_at, pair[0].id))
-    page = page[:limit]
+    page = _page(session, hearing, include_reviewed, cursor, limit)
     ids = [row_id(response) for response, _ in page]
     attachments = attachments_of(session, ids)
     reviews = reviews_of(session, ids)
@@ -65,11 +62,9 @@ def review_queue(
     rows = []
     for response, group in page:
         size, waiting = tallies.get(group.id or 0, (0, 0)) if group else (1, _waiting(response))
-        review = reviews.get(row_id(response))
+        shown = attachments.get(row_id(response), [])
         rows.append(
-            _queue_row(
-                response, attachments.get(row_id(response), []), review, group, size, waiting
-            )
+            _queue_row(response, shown, reviews.get(row_id(response)), group, size, waiting)
         )
     result: dict[str, Any] = {"case": hearing.case_number, "state": hearing.state, "rows": rows}
     last = page[-1][0] if len(page) == limit else None
@@ -109,12 +104,12 @@ def _in_order(query: Any, cursor: tuple | None, limit: int) -> Any:
 def standalone_page_query(
     hearing_id: int, include_reviewed: bool, cursor: tuple | None, limit: int
 ) -> Any:
-    """Responses in no campaign group, a page in (received_at, id) order: read through
-    ix_response_hearing_stance_received (unreviewed) or ix_response_hearing_received."""
+    """(received_at, id) of a page of responses in no campaign group, read in order
+    through ix_response_hearing_stance_received (unreviewed) or ix_response_hearing_received."""
     member = select(CampaignMemberRow.id).where(
         col(CampaignMemberRow.response_id) == col(ResponseRow.id)
     )
-    query = select(ResponseRow).where(
+    query = select(col(ResponseRow.received_at), col(ResponseRow.id)).where(
         ResponseRow.hearing_id == hearing_id,
         col(ResponseRow.auto_submitted).is_(False),
         ~member.exists(),
@@ -124,21 +119,15 @@ def standalone_page_query(
     return _in_order(query, cursor, limit)
 
 
-def _standalone_page(
-    session: Session, hearing: HearingRow, include_reviewed: bool, cursor: tuple | None, limit: int
-) -> _Page:
-    query = standalone_page_query(row_id(hearing), include_reviewed, cursor, limit)
-    return [(r, None) for r in session.exec(query).all()]
-
-
-def _group_page(
-    session: Session, hearing: HearingRow, include_reviewed: bool, cursor: tuple | None, limit: int
-) -> _Page:
-    """Campaign groups, each as its representative; unreviewed: with a member to review."""
+def _group_page_query(
+    hearing_id: int, include_reviewed: bool, cursor: tuple | None, limit: int
+) -> Any:
+    """(received_at, id, group id) of a page of campaign groups, each shown as its
+    representative; unreviewed: only groups with a member to review."""
     query = (
-        select(ResponseRow, CampaignGroupRow)
+        select(col(ResponseRow.received_at), col(ResponseRow.id), col(CampaignGroupRow.id))
         .join(CampaignGroupRow, col(CampaignGroupRow.representative_id) == col(ResponseRow.id))
-        .where(CampaignGroupRow.hearing_id == hearing.id)
+        .where(CampaignGroupRow.hearing_id == hearing_id)
     )
     if not include_reviewed:
         member = aliased(ResponseRow)
@@ -152,7 +141,30 @@ def _group_page(
             )
         )
         query = query.where(waiting.exists())
-    return [(r, g) for r, g in session.exec(_in_order(query, cursor, limit)).all()]
+    return _in_order(query, cursor, limit)
+
+
+def _page(
+    session: Session, hearing: HearingRow, include_reviewed: bool, cursor: tuple | None, limit: int
+) -> _Page:
+    """The page's keys from both lists, merged in order; then only its rows are loaded."""
+    args = (row_id(hearing), include_reviewed, cursor, limit)
+    keys = [(at, rid, None) for at, rid in session.exec(standalone_page_query(*args)).all()]
+    keys += list(session.exec(_group_page_query(*args)).all())
+    keys = sorted(keys, key=lambda key: (key[0], key[1]))[:limit]
+    wanted = [rid for _, rid, _ in keys]
+    responses = {
+        row_id(r): r
+        for r in session.exec(select(ResponseRow).where(col(ResponseRow.id).in_(wanted))).all()
+    }
+    group_ids = [gid for _, _, gid in keys if gid is not None]
+    groups = {
+        row_id(g): g
+        for g in session.exec(
+            select(CampaignGroupRow).where(col(CampaignGroupRow.id).in_(group_ids))
+        ).all()
+    }
+    return [(responses[rid], groups[gid] if gid else None) for _, rid, gid in keys]
 
 
 def _group_tallies(session: Session, group_ids: list[int]) -> dict[int, tuple[int, int]]:
