@@ -232,7 +232,7 @@ def status_data(case: str) -> dict:
 
 
 def _answered(session, row) -> set[str]:
-    from services.intake import answered_stakeholder_keys
+    from storage.intake_queries import answered_stakeholder_keys  # not services.intake
 
     return answered_stakeholder_keys(session, row.id)
 

@@ -293,7 +293,7 @@ def campaigns_command(case: Case, as_of: AsOf = None, json_out: JsonFlag = False
 @review_app.command("history")
 def history_command(case: Case, json_out: JsonFlag = False) -> None:
     """Every review recorded: who, when, what, from where."""
-    from services.review import review_history
+    from services.review_queue import review_history  # not services.review (numpy)
 
     wanted = normalise_case_number(case, "CASE")
     with read_session(runtime.engine()) as session:
