@@ -120,15 +120,22 @@ def standalone_page_query(
 
 
 def _group_page_query(
-    hearing_id: int, include_reviewed: bool, cursor: tuple | None, limit: int
+    hearing_id: int,
+    include_reviewed: bool,
+    cursor: tuple | None,
+    limit: int,
+    upto: tuple | None = None,
 ) -> Any:
     """(received_at, id, group id) of a page of campaign groups, each shown as its
-    representative; unreviewed: only groups with a member to review."""
+    representative; unreviewed: only groups with a member to review. `upto`: the last
+    key of a full page of standalone responses (no group after it can be on the page)."""
     query = (
         select(col(ResponseRow.received_at), col(ResponseRow.id), col(CampaignGroupRow.id))
         .join(CampaignGroupRow, col(CampaignGroupRow.representative_id) == col(ResponseRow.id))
         .where(CampaignGroupRow.hearing_id == hearing_id)
     )
+    if upto is not None:
+        query = query.where(tuple_(col(ResponseRow.received_at), col(ResponseRow.id)) <= upto)
     if not include_reviewed:
         member = aliased(ResponseRow)
         waiting = (
@@ -138,6 +145,9 @@ def _group_page_query(
                 col(CampaignMemberRow.campaign_id) == col(CampaignGroupRow.id),
                 col(member.stance).is_(None),
                 col(member.auto_submitted).is_(False),
+                # always true; ties the check to the representative's row, so the
+                # planner runs it only for groups in the page's range, not every group
+                col(ResponseRow.id) == col(CampaignGroupRow.representative_id),
             )
         )
         query = query.where(waiting.exists())
@@ -150,7 +160,8 @@ def _page(
     """The page's keys from both lists, merged in order; then only its rows are loaded."""
     args = (row_id(hearing), include_reviewed, cursor, limit)
     keys = [(at, rid, None) for at, rid in session.exec(standalone_page_query(*args)).all()]
-    keys += list(session.exec(_group_page_query(*args)).all())
+    upto = tuple(keys[-1][:2]) if len(keys) == limit else None
+    keys += list(session.exec(_group_page_query(*args, upto)).all())
     keys = sorted(keys, key=lambda key: (key[0], key[1]))[:limit]
     wanted = [rid for _, rid, _ in keys]
     responses = {
