@@ -22,15 +22,38 @@ from sqlalchemy import bindparam, func, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from domain.errors import UserError
 from domain.goal_ids import IdRegistry, LearningGoalId, deferred_display
+from storage.ledger_floors import (  # re-exported: the ledger's public API
+    LedgerError,
+    check_prefix,
+    highest_known_number,
+    raise_floor,
+    sync_counters,
+)
 from storage.models import IdCounterRow, IdPrefixRow, IdReservationRow, LearningGoalRow
 
 _RESERVATIONS = IdReservationRow.metadata.tables["id_reservation"]
-
-
-class LedgerError(UserError):
-    """A ledger request that cannot be honoured."""
+__all__ = [
+    "LedgerError",
+    "Reservation",
+    "UnverifiedIdError",
+    "check_prefix",
+    "defer",
+    "explicit_id_problem",
+    "highest_known_number",
+    "list_reservations",
+    "mark",
+    "next_number",
+    "peek_next",
+    "raise_floor",
+    "registry",
+    "reservations_for_case",
+    "reserve",
+    "resolve_deferred",
+    "resolve_deferred_to",
+    "sync_counters",
+    "verified_prefixes",
+]
 
 
 @dataclass(frozen=True)
@@ -65,68 +88,6 @@ def verified_prefixes(session: Session) -> list[str]:
             .order_by(IdPrefixRow.prefix)
         ).all()
     )
-
-
-def highest_known_number(session: Session, prefix: str) -> int:
-    """The highest number used anywhere for `prefix`: floor, goals, reservations, counter.
-
-    Reads every source; for a full resynchronisation (`sync_counters`), not per
-    reservation, which reads the counter row alone."""
-    floor = session.exec(select(IdPrefixRow.floor).where(IdPrefixRow.prefix == prefix)).one()
-    goals = session.exec(
-        select(func.max(LearningGoalRow.number)).where(LearningGoalRow.prefix == prefix)
-    ).one()
-    reserved = session.exec(
-        select(func.max(IdReservationRow.number)).where(IdReservationRow.prefix == prefix)
-    ).one()
-    counter = session.exec(
-        select(IdCounterRow.next_number).where(IdCounterRow.prefix == prefix)
-    ).one_or_none()
-    return max(n or 0 for n in (floor, goals, reserved, (counter or 1) - 1))
-
-
-def _raise_counter(session: Session, prefix: str, highest_used: int) -> None:
-    """Make the counter's next number at least `highest_used + 1` (never lowers it)."""
-    row = session.get(IdCounterRow, prefix)
-    if row is None:
-        session.add(IdCounterRow(prefix=prefix, next_number=highest_used + 1))
-    elif row.next_number <= highest_used:
-        row.next_number = highest_used + 1
-        session.add(row)
-
-
-def sync_counters(session: Session) -> None:
-    """Raise every prefix's counter above the highest number known (never lowers one)."""
-    for prefix in session.exec(select(IdPrefixRow.prefix)).all():
-        _raise_counter(session, prefix, highest_known_number(session, prefix))
-    session.flush()
-
-
-def raise_floor(
-    session: Session,
-    prefix: str,
-    highest_used: int,
-    verified: bool,
-    source: str | None = None,
-) -> None:
-    """Record that `highest_used` is in use for `prefix` (a loaded catalogue, a floor):
-    the floor and the counter's next number are raised to cover it, never lowered.
-
-    A floor raised from a verified source becomes verified; one raised from an
-    unverified source makes it unverified (the highest number then rests on it). Every
-    writer of goals or floors outside the ledger calls this, so that a reservation can
-    trust the counter row alone."""
-    row = _check_prefix(session, prefix)
-    if row.floor is None or highest_used > row.floor:
-        row.floor = highest_used
-        row.floor_verified = verified
-        row.floor_source = source or row.floor_source
-    elif highest_used == row.floor and verified and not row.floor_verified:
-        row.floor_verified = True
-        row.floor_source = source or row.floor_source
-    session.add(row)
-    _raise_counter(session, prefix, highest_used)
-    session.flush()
 
 
 def _check_allocatable(session: Session, prefix: str) -> IdPrefixRow:
@@ -260,18 +221,6 @@ def _give_back(session: Session, prefix: str) -> None:
     session.execute(_GIVE_BACK, {"p": prefix})
 
 
-def _number_in_use(session: Session, prefix: str, number: int) -> bool:
-    for table in (LearningGoalRow, IdReservationRow):
-        used = session.exec(
-            select(func.count())
-            .select_from(table)
-            .where(table.prefix == prefix, table.number == number)
-        ).one()
-        if used:
-            return True
-    return False
-
-
 def _existing(session: Session, key: str, _prefix: str | None = None) -> IdReservationRow | None:
     return session.exec(select(IdReservationRow).where(IdReservationRow.key == key)).first()
 
@@ -363,7 +312,7 @@ def defer(
     key = _clean_key(key)
     if not reason or not reason.strip():
         raise LedgerError(f"a deferred {prefix} ID needs a reason; give one with the deferral")
-    padding = _check_prefix(session, prefix).padding
+    padding = check_prefix(session, prefix).padding
     row = _existing(session, key)
     if row is not None:
         _same_prefix_or_fail(row, prefix)
@@ -412,7 +361,7 @@ def explicit_id_problem(
     and whether it is unverified: an ID must not be a goal in the catalogue, held in
     the ledger, or below the next free number; one above the next free number, or on an
     unverified floor, is unverified and taken only with `accept_unverified`."""
-    prefix_row = _check_prefix(session, prefix)
+    prefix_row = check_prefix(session, prefix)
     shown = LearningGoalId(prefix, number, prefix_row.padding)
     goal = session.exec(
         select(LearningGoalRow.status).where(
@@ -528,13 +477,6 @@ def list_reservations(
     rows = session.exec(query.order_by(col(IdReservationRow.id).desc()).limit(limit)).all()
     paddings = registry(session).paddings
     return [_to_reservation(row, paddings[row.prefix], new=False) for row in rows]
-
-
-def _check_prefix(session: Session, prefix: str) -> IdPrefixRow:
-    row = session.get(IdPrefixRow, prefix)
-    if row is None:
-        raise LedgerError(f"unknown ID prefix '{prefix}'; run 'hoering specialties' for the list")
-    return row
 
 
 def _clean_key(key: str) -> str:
