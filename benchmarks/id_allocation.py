@@ -1,18 +1,23 @@
 """ID allocations per second under contention, against plain single-row inserts.
 
 Eight processes each do N transactions at once, on SQLite and on PostgreSQL:
-  - ledger: `ledger.reserve` (counter UPDATE ... RETURNING + reservation INSERT)
+  - ledger: `ledger.reserve` (key lookup, counter UPDATE ... RETURNING, reservation
+    INSERT), one reservation per transaction, all on one prefix (one counter row)
   - baseline: one INSERT of a single row into a scratch table per transaction
 Both use the same engine settings (on SQLite, BEGIN IMMEDIATE), so the ratio shows
-what the ledger's bookkeeping costs over the cheapest possible write.
+what the ledger's bookkeeping costs over the cheapest possible write. The two run in
+alternating rounds (the machine is shared; load drifts); the ratio reported is the
+median of the rounds' ratios. Afterwards every reservation is checked: distinct,
+consecutive numbers.
 
-Run: .venv/bin/python -m benchmarks.id_allocation [--per-worker 100]
+Run: .venv/bin/python -m benchmarks.id_allocation [--per-worker 100] [--rounds 3]
 """
 
 from __future__ import annotations
 
 import argparse
 import multiprocessing
+import statistics
 import tempfile
 import time
 import uuid
@@ -31,32 +36,34 @@ WORKERS = 8
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
-def _ledger_worker(url: str, worker: int, count: int, barrier) -> None:
+def _ledger_worker(url: str, tag: str, worker: int, count: int, barrier) -> None:
     engine = create_db_engine(url)
     barrier.wait()
     for i in range(count):
         with write_session(engine) as session:
-            ledger.reserve(session, "BLS", f"bench-{worker}-{i}", datetime.now(UTC))
+            ledger.reserve(session, "BLS", f"bench-{tag}-{worker}-{i}", datetime.now(UTC))
     engine.dispose()
 
 
-def _insert_worker(url: str, worker: int, count: int, barrier) -> None:
+def _insert_worker(url: str, tag: str, worker: int, count: int, barrier) -> None:
     engine = create_db_engine(url)
     barrier.wait()
     for i in range(count):
         with write_session(engine) as session:
             session.execute(
-                text("INSERT INTO bench_insert (key) VALUES (:key)"), {"key": f"b-{worker}-{i}"}
+                text("INSERT INTO bench_insert (key) VALUES (:key)"),
+                {"key": f"b-{tag}-{worker}-{i}"},
             )
     engine.dispose()
 
 
-def _timed(target, url: str, per_worker: int) -> float:
+def _timed(target, url: str, per_worker: int, tag: str) -> float:
     ctx = multiprocessing.get_context("spawn")
     with ctx.Manager() as manager:
         barrier = manager.Barrier(WORKERS + 1)
         procs = [
-            ctx.Process(target=target, args=(url, w, per_worker, barrier)) for w in range(WORKERS)
+            ctx.Process(target=target, args=(url, tag, w, per_worker, barrier))
+            for w in range(WORKERS)
         ]
         for p in procs:
             p.start()
@@ -82,23 +89,45 @@ def _prepare(url: str) -> None:
     engine.dispose()
 
 
-def run_backend(name: str, url: str, per_worker: int) -> None:
+def _check_numbers(url: str, expected: int) -> None:
+    engine = create_db_engine(url)
+    with engine.connect() as conn:
+        numbers = conn.execute(
+            text("SELECT number FROM id_reservation WHERE prefix = 'BLS' ORDER BY number")
+        ).scalars()
+        got = list(numbers)
+    engine.dispose()
+    if len(got) != expected or got != list(range(got[0], got[0] + expected)):
+        raise SystemExit(f"ledger handed out {len(got)} numbers, not {expected} consecutive")
+
+
+def run_backend(name: str, url: str, per_worker: int, rounds: int) -> None:
     _prepare(url)
-    baseline = _timed(_insert_worker, url, per_worker)
-    allocations = _timed(_ledger_worker, url, per_worker)
+    baselines, allocations = [], []
+    for round_ in range(rounds):
+        baselines.append(_timed(_insert_worker, url, per_worker, f"r{round_}"))
+        allocations.append(_timed(_ledger_worker, url, per_worker, f"r{round_}"))
+    _check_numbers(url, rounds * WORKERS * per_worker)
+    ratios = [a / b for a, b in zip(allocations, baselines, strict=True)]
     print(
-        f"{name:10s} baseline inserts/s {baseline:8.0f}   ledger allocations/s "
-        f"{allocations:8.0f}   ratio {allocations / baseline:5.2f}"
+        f"{name:10s} baseline inserts/s {statistics.median(baselines):8.0f}   ledger "
+        f"allocations/s {statistics.median(allocations):8.0f}   ratio (median of rounds) "
+        f"{statistics.median(ratios):5.2f}   (rounds: {' '.join(f'{r:.2f}' for r in ratios)})"
     )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-worker", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    print(f"{WORKERS} processes x {args.per_worker} transactions each, started together")
+    print(
+        f"{WORKERS} processes x {args.per_worker} transactions each, started together; "
+        f"median of {args.rounds} alternating rounds"
+    )
     with tempfile.TemporaryDirectory() as folder:
-        run_backend("sqlite", f"sqlite:///{Path(folder) / 'bench.db'}", args.per_worker)
+        url = f"sqlite:///{Path(folder) / 'bench.db'}"
+        run_backend("sqlite", url, args.per_worker, args.rounds)
     admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
     name = f"hoering_bench_{uuid.uuid4().hex[:8]}"
     try:
@@ -108,7 +137,8 @@ def main() -> None:
         print(f"postgresql skipped: {str(exc).splitlines()[0]}")
         return
     try:
-        run_backend("postgresql", PG_ADMIN.rsplit("/", 1)[0] + f"/{name}", args.per_worker)
+        url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+        run_backend("postgresql", url, args.per_worker, args.rounds)
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -181,13 +181,24 @@ def codify(
     decisions: Annotated[str, typer.Argument(help="The decisions file (YAML).")],
     as_of: AsOf = None,
     json_out: JsonFlag = False,
+    accept_unverified_id: Annotated[
+        bool,
+        typer.Option(
+            "--accept-unverified-id",
+            help="Take an explicit resolve_id above the verified floor (recorded as unverified).",
+        ),
+    ] = False,
 ) -> None:
     """Codify the decisions: the catalogue gets the new goals from the effective date."""
     from domain.decisions import parse_decisions
 
     parsed = parse_decisions(_read(decisions, "decisions"), decisions)
+    parsed.accepting_unverified_ids(accept_unverified_id)
     path = str(Path(decisions).resolve())
-    _transition(case, "codify", as_of, json_out, decisions_path=path, decisions=parsed)
+    extra: dict[str, Any] = {"decisions_path": path, "decisions": parsed}
+    if accept_unverified_id:  # only then: the flow run's parameters stay as they were
+        extra["accept_unverified_id"] = True
+    _transition(case, "codify", as_of, json_out, **extra)
 
 
 @hearing_app.command("withdraw")
@@ -276,7 +287,7 @@ def status_data(case: str) -> dict:
 
 
 def _answered(session, row) -> set[str]:
-    from services.intake import answered_stakeholder_keys
+    from storage.intake_queries import answered_stakeholder_keys  # not services.intake
 
     return answered_stakeholder_keys(session, row.id)
 

@@ -177,6 +177,44 @@ def ids_next(
         output.stdout.print(str(goal_id))
 
 
+@ids_app.command("list")
+def ids_list(
+    prefix: Annotated[str | None, typer.Option(help="Only this ID prefix, e.g. HJS.")] = None,
+    case: Annotated[str | None, typer.Option(help="Only this hearing, e.g. 24/750.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10000, help="At most this many.")] = 100,
+    json_out: JsonFlag = False,
+) -> None:
+    """The ledger's reservations, newest first; 'unverified' marks an explicit ID taken
+    above the verified floor (--accept-unverified-id)."""
+    with read_session(runtime.engine()) as session:
+        clean = ledger.registry(session).normalise_prefix(prefix) if prefix else None
+        rows = ledger.list_reservations(session, clean, case, limit)
+    data = [
+        {
+            "id": r.display,
+            "status": r.status,
+            "key": r.key,
+            "case": r.hearing_case,
+            "reason": r.reason,
+            "unverified": r.accepted_unverified,
+        }
+        for r in rows
+    ]
+    if json_out:
+        output.print_json(data)
+        return
+    output.print_table(
+        f"{len(data)} reservations",
+        ["id", "status", "case", "key", "note"],
+        [(d["id"], d["status"], d["case"], d["key"], _reservation_note(d)) for d in data],
+    )
+
+
+def _reservation_note(row: dict) -> str:
+    notes = ["unverified (--accept-unverified-id)"] if row["unverified"] else []
+    return "; ".join([*notes, row["reason"] or ""]).strip("; ")
+
+
 @ids_app.command("reserve")
 def ids_reserve(
     prefix: Annotated[str, typer.Argument(help="ID prefix, e.g. BLS.")],

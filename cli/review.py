@@ -75,14 +75,29 @@ def list_command(
     all_responses: Annotated[
         bool, typer.Option("--all", help="Also list responses that are reviewed.")
     ] = False,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="Rows on the page.")] = 50,
+    after: Annotated[
+        str | None,
+        typer.Option(help="The last response of the previous page (as printed at the end)."),
+    ] = None,
+    count: Annotated[
+        bool, typer.Option("--count", help="Also count the hearing's responses (slower).")
+    ] = False,
     json_out: JsonFlag = False,
 ) -> None:
-    """The responses to review, with the suggested stance and the phrase behind it."""
-    from services.review import review_queue
+    """A page of the responses to review, with the suggested stance and the phrase behind it."""
+    from services.review_queue import review_queue  # not services.review (campaigns: numpy)
 
     wanted = normalise_case_number(case, "CASE")
     with read_session(runtime.engine()) as session:
-        queue = review_queue(session, wanted, include_reviewed=all_responses)
+        queue = review_queue(
+            session,
+            wanted,
+            include_reviewed=all_responses,
+            limit=limit,
+            after=after,
+            counts=count,
+        )
     if json_out:
         output.print_json(queue)
         return
@@ -103,12 +118,19 @@ def list_command(
                 row["stance_nb"] or "",
             )
         )
+    title = f"{queue['case']}: {len(rows)} responses" + ("" if all_responses else " to review")
+    if count:
+        title = (
+            f"{queue['case']}: {queue['unreviewed']} of {queue['responses']} responses without "
+            "a stance"
+        )
     output.print_table(
-        f"{queue['case']}: {queue['unreviewed']} of {queue['responses']} responses without a "
-        "stance",
-        ["response", "from", "received", "suggested", "because of", "stance"],
-        rows,
+        title, ["response", "from", "received", "suggested", "because of", "stance"], rows
     )
+    if queue["next_after"]:
+        output.stdout.print(
+            f"Next page: hoering review list {queue['case']} --after {queue['next_after']}"
+        )
     if any(r["campaign"] for r in queue["rows"]):
         output.stdout.print(
             "Review a campaign as one: hoering review set RESPONSE --campaign --stance ..."
@@ -273,7 +295,7 @@ def campaigns_command(case: Case, as_of: AsOf = None, json_out: JsonFlag = False
 @review_app.command("history")
 def history_command(case: Case, json_out: JsonFlag = False) -> None:
     """Every review recorded: who, when, what, from where."""
-    from services.review import review_history
+    from services.review_queue import review_history  # not services.review (numpy)
 
     wanted = normalise_case_number(case, "CASE")
     with read_session(runtime.engine()) as session:

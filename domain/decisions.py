@@ -119,6 +119,8 @@ class Decisions(SpecModel):
     decisions: list[ItemDecision] = Field(min_length=1)
 
     _source_map: SourceMap = PrivateAttr(default_factory=lambda: SourceMap("<decisions>"))
+    # Set from the command line (--accept-unverified-id), never from the file.
+    _accept_unverified_ids: bool = PrivateAttr(default=False)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Decisions):
@@ -145,6 +147,16 @@ class Decisions(SpecModel):
     @property
     def source_map(self) -> SourceMap:
         return self._source_map
+
+    @property
+    def accept_unverified_ids(self) -> bool:
+        """Whether an explicit `resolve_id` above the verified floor may be taken."""
+        return self._accept_unverified_ids
+
+    def accepting_unverified_ids(self, accept: bool = True) -> Decisions:
+        """These decisions, with explicit IDs above the verified floor accepted (or not)."""
+        self._accept_unverified_ids = accept
+        return self
 
     def for_item(self, ref: str) -> ItemDecision | None:
         return next((d for d in self.decisions if d.item == ref), None)

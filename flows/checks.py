@@ -15,6 +15,7 @@ from domain.decisions import Decisions
 from domain.hearing_spec import HearingSpec
 from domain.lifecycle import TRANSITIONS, Action, Command, apply_command
 from services import hearings, runtime
+from services.codification import check_explicit_ids
 from services.spec_checks import check_spec_references
 from storage.db import read_session
 
@@ -34,6 +35,7 @@ def check_step(
             return  # already done, or done by another path: the flow says which
         if decisions is not None:
             decisions.check_against(hearings.load_spec(hearing))
+            check_explicit_ids(session, hearing, decisions)
         facts = hearings.gather_facts(session, hearing, decisions)
         apply_command(facts, Command(action, actor, reason), now)
 

@@ -74,10 +74,12 @@ def apply_transition(
     as_of: str,
     reason: str | None = None,
     decisions_path: str | None = None,
+    accept_unverified_id: bool = False,
 ) -> dict[str, Any]:
     decisions = None
     if decisions_path is not None:
         decisions = parse_decisions(_read(decisions_path, "decisions"), decisions_path)
+        decisions.accepting_unverified_ids(accept_unverified_id)
     now = runtime.as_of_moment(as_of)
     with write_session(runtime.engine()) as session:
         result = hearings.transition(
@@ -139,9 +141,22 @@ def complete_review(case: str, actor: str = DEFAULT_ACTOR, as_of: AsOf = None):
 
 
 @flow(name="codify-hearing", flow_run_name="codify {case}")
-def codify_hearing(case: str, decisions_path: str, actor: str = DEFAULT_ACTOR, as_of: AsOf = None):
+def codify_hearing(
+    case: str,
+    decisions_path: str,
+    actor: str = DEFAULT_ACTOR,
+    as_of: AsOf = None,
+    accept_unverified_id: bool = False,
+):
     """Vedta: katalogen får de nye læringsmålene fra ikrafttredelsesdatoen."""
-    return _step(Action.CODIFY, case, actor, as_of, decisions_path=decisions_path)
+    return _step(
+        Action.CODIFY,
+        case,
+        actor,
+        as_of,
+        decisions_path=decisions_path,
+        accept_unverified_id=accept_unverified_id,
+    )
 
 
 @flow(name="withdraw-hearing", flow_run_name="withdraw {case}")

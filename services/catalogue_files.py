@@ -31,8 +31,8 @@ from domain.errors import UserError
 from domain.reference import CatalogueKind
 from rendering.catalogue_sheet import read_sheet_cells, write_catalogue_sheet
 from services.goal_history import PendingChange, pending_changes
-from storage import catalogue
-from storage.models import LearningGoalRow
+from storage import catalogue, ledger
+from storage.models import IdPrefixRow, LearningGoalRow
 
 
 @dataclass
@@ -127,11 +127,17 @@ def import_catalogue(session: Session, path: Path, day: date, dry_run: bool) -> 
         if not dry_run:
             _apply(session, code, diff, loaded, day, source)
         for prefix, number in highest.items():
-            verified = dry_run or catalogue.raise_floor(
-                session, prefix, number, f"{source} ({day.isoformat()})"
-            )
+            verified = dry_run or _raise_floor(session, prefix, number, f"{source} ({day})")
             report.floors[prefix] = {"highest": number, "verified": verified}
     return report
+
+
+def _raise_floor(session: Session, prefix: str, highest: int, source: str) -> bool:
+    """Raise the floor (and the counter) to the catalogue's highest number, verified;
+    True unless a higher floor from another source stays in force."""
+    ledger.raise_floor(session, prefix, highest, verified=True, source=source)
+    row = session.get(IdPrefixRow, prefix)
+    return row is not None and row.floor == highest and row.floor_verified
 
 
 def _under_change(diff: CatalogueDiff, pending: dict[str, list[PendingChange]]) -> list[str]:

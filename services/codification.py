@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from domain.calendar import format_date_nb, oslo_date
 from domain.change_items import AmendedText, DeletedGoal, HeadingChange, MovedGoal, NewGoal
 from domain.competence import level_of_text
-from domain.decisions import RESOLVE_NEXT, Outcome
+from domain.decisions import RESOLVE_NEXT, Decisions, Outcome
 from domain.errors import UserError
 from domain.letter_building import (
     adopted_change_sheet,
@@ -101,7 +101,7 @@ def _apply_decisions(session, hearing, spec, decisions, effective, now) -> dict[
         assert decision is not None  # codify is refused while an item is undecided
         row = item_rows[item.ref]
         row.decision = decision.decision.value
-        final_ids[item.ref] = _apply_item(session, spec, item, decision, row, effective, now)
+        final_ids[item.ref] = _apply_item(session, spec, decisions, item, row, effective, now)
         row.final_goal_id = final_ids[item.ref]
         session.add(row)
     return final_ids
@@ -118,12 +118,13 @@ def _version_in_force(session: Session, goal_id: str, case: str) -> LearningGoal
     return current
 
 
-def _apply_item(session, spec, item, decision, row, effective, now) -> str | None:
+def _apply_item(session, spec, decisions, item, row, effective, now) -> str | None:
     """Apply one decided change item to the catalogue; returns its final goal ID."""
     source = f"hearing:{spec.case}"
+    decision = decisions.for_item(item.ref)
     dropped = decision.decision == Outcome.DROP
     if isinstance(item, NewGoal):
-        return _add_new_goal(session, spec, item, decision, row, effective, now)
+        return _add_new_goal(session, spec, decisions, item, row, effective, now)
     if dropped:
         return getattr(item, "goal_id", None)
     if isinstance(item, (AmendedText, MovedGoal, DeletedGoal)):
@@ -163,17 +164,18 @@ def _changes(item: AmendedText | MovedGoal | DeletedGoal, decision: Any) -> dict
     return changes
 
 
-def _add_new_goal(session, spec, item, decision, row, effective, now) -> str | None:
+def _add_new_goal(session, spec, decisions, item, row, effective, now) -> str | None:
     """A new goal takes its reserved ID (or the one a deferred reservation resolves to)
     and enters the catalogue at version 1; dropped, its reservation is burned."""
     source = f"hearing:{spec.case}"
+    decision = decisions.for_item(item.ref)
     dropped = decision.decision == Outcome.DROP
     key = row.reservation_key
     if dropped:
         ledger.mark(session, key, "burned", to_db(now), "dropped at codification")
         return None
     if item.deferred:
-        reservation = _resolve(session, key, decision.resolve_id, now)
+        reservation = _resolve(session, key, decisions, item.ref, now)
     else:
         reservation = next(
             r for r in ledger.reservations_for_case(session, spec.case) if r.key == key
@@ -205,7 +207,42 @@ def _add_new_goal(session, spec, item, decision, row, effective, now) -> str | N
     return str(goal_id)
 
 
-def _resolve(session: Session, key: str, how: str | None, now: datetime) -> ledger.Reservation:
-    if how in (None, RESOLVE_NEXT):
+def _resolve(session: Session, key: str, decisions, ref: str, now: datetime) -> ledger.Reservation:
+    entry = decisions.for_item(ref)
+    if entry.resolve_id in (None, RESOLVE_NEXT):
         return ledger.resolve_deferred(session, key, to_db(now))
-    return ledger.resolve_deferred_to(session, key, how, to_db(now))
+    try:
+        return ledger.resolve_deferred_to(
+            session, key, entry.resolve_id, to_db(now), decisions.accept_unverified_ids
+        )
+    except ledger.LedgerError as exc:
+        index = decisions.decisions.index(entry)
+        raise decisions.source_map.error(("decisions", index, "resolve_id"), str(exc)) from None
+
+
+def check_explicit_ids(session: Session, hearing, decisions: Decisions) -> None:
+    """Refuse in one line (naming the decisions file line) an explicit `resolve_id` that
+    the catalogue or ledger already holds, that two items share, or that lies above the
+    verified floor without --accept-unverified-id. Read only: before the flow runs."""
+    reservations = {r.key: r for r in ledger.reservations_for_case(session, hearing.case_number)}
+    keys = {row.ref: row.reservation_key for row in items(session, hearing)}
+    registry = ledger.registry(session)
+    taken: dict[str, int] = {}
+    for index, entry in enumerate(decisions.decisions):
+        held = reservations.get(keys.get(entry.item) or "")
+        if entry.resolve_id in (None, RESOLVE_NEXT) or held is None or held.status != "deferred":
+            continue
+        wanted = registry.parse(entry.resolve_id)
+        path = ("decisions", index, "resolve_id")
+        if str(wanted) in taken:
+            raise decisions.source_map.error(
+                path,
+                f"{wanted} is also the resolve_id of decisions[{taken[str(wanted)]}]; "
+                "give each deferred item its own ID or `next`",
+            )
+        taken[str(wanted)] = index
+        problem, _ = ledger.explicit_id_problem(
+            session, wanted.prefix, wanted.number, decisions.accept_unverified_ids
+        )
+        if problem:
+            raise decisions.source_map.error(path, problem)

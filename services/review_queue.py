@@ -7,57 +7,208 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import case, func, tuple_
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from domain.stance import Stance
 from services import hearings
 from services.review_lookup import (
-    HearingIndex,
+    ReviewError,
+    attachments_of,
     campaign_groups,
+    find_response,
     hearing_responses,
     respondent_name,
     reviews_of,
     suggestion,
 )
+from storage.hearing_models import HearingRow
 from storage.intake_models import ResponseAttachmentRow, ResponseRow
 from storage.intake_queries import supplements_by_first
-from storage.review_models import CampaignGroupRow, ResponseReviewRow, ReviewEventRow
-from storage.review_queries import unreviewed_response_count
+from storage.review_models import (
+    CampaignGroupRow,
+    CampaignMemberRow,
+    ResponseReviewRow,
+    ReviewEventRow,
+)
+from storage.review_queries import is_counted, unreviewed_response_count
 from storage.rows import row_id
 from storage.timeutil import from_db
 
+DEFAULT_PAGE = 50
 
-def review_queue(session: Session, case: str, *, include_reviewed: bool = False) -> dict[str, Any]:
-    """The responses to review with their suggested stance; a campaign is one row."""
+
+def review_queue(
+    session: Session,
+    case: str,
+    *,
+    include_reviewed: bool = False,
+    limit: int = DEFAULT_PAGE,
+    after: str | None = None,
+    counts: bool = True,
+) -> dict[str, Any]:
+    """One page of the responses to review (oldest first) with their suggested stance; a
+    campaign is one row (its representative). `after`: the tracking number or id of the
+    last row of the previous page (keyset paging: every page costs the same). Touches
+    only the rows shown, and their groups' members; `counts` adds the hearing's totals
+    (a count over the hearing's responses)."""
     hearing = hearings.get_hearing(session, case)
-    index = HearingIndex(session, hearing)
-    reviews = reviews_of(session, list(index.by_id))
-    supplements = supplements_by_first(session, row_id(hearing))
-    rows: list[dict[str, Any]] = []
-    shown_groups: set[int] = set()
-    for response in index.responses:
-        group = index.membership.get(response.id or 0)
-        if group is not None:
-            if group.id in shown_groups:
-                continue
-            shown_groups.add(row_id(group))
-        members = index.members(group) if group is not None else [response]
-        shown = index.by_id.get(group.representative_id, response) if group else response
-        waiting = sum(1 for m in members if m.stance is None)
-        if waiting == 0 and not include_reviewed:
-            continue
-        attachments = index.attachments.get(shown.id or 0, [])
-        review = reviews.get(shown.id or 0)
-        row = _queue_row(shown, attachments, review, group, len(members), waiting)
-        row["supplements"] = supplements.get(shown.id or 0, [])  # read them with it
+    cursor = _cursor(session, hearing, after)
+    page = _page(session, hearing, include_reviewed, cursor, limit)
+    ids = [row_id(response) for response, _ in page]
+    attachments = attachments_of(session, ids)
+    reviews = reviews_of(session, ids)
+    tallies = _group_tallies(session, [row_id(g) for _, g in page if g is not None])
+    supplements = supplements_by_first(session, row_id(hearing), ids)
+    rows = []
+    for response, group in page:
+        size, waiting = tallies.get(group.id or 0, (0, 0)) if group else (1, _waiting(response))
+        shown = attachments.get(row_id(response), [])
+        row = _queue_row(response, shown, reviews.get(row_id(response)), group, size, waiting)
+        row["supplements"] = supplements.get(row_id(response), [])  # read them with it
         rows.append(row)
-    return {
-        "case": hearing.case_number,
-        "state": hearing.state,
-        "responses": len(index.responses),
-        "unreviewed": unreviewed_response_count(session, row_id(hearing)),
-        "rows": rows,
+    result: dict[str, Any] = {"case": hearing.case_number, "state": hearing.state, "rows": rows}
+    last = page[-1][0] if len(page) == limit else None
+    result["next_after"] = (last.tracking_number or str(last.id)) if last else None
+    if counts:
+        result["responses"] = _response_count(session, hearing)
+        result["unreviewed"] = unreviewed_response_count(session, row_id(hearing))
+    return result
+
+
+_Page = list[tuple[ResponseRow, CampaignGroupRow | None]]
+
+
+def _waiting(response: ResponseRow) -> int:
+    return 1 if response.stance is None else 0
+
+
+def _cursor(session: Session, hearing: HearingRow, after: str | None) -> tuple | None:
+    if after is None:
+        return None
+    response = find_response(session, after, "--after")
+    if response.hearing_id != hearing.id:
+        raise ReviewError(
+            f"--after: response {after} is not in hearing {hearing.case_number}; give the "
+            "last response of the previous page"
+        )
+    return (response.received_at, response.id)
+
+
+def _in_order(query: Any, cursor: tuple | None, limit: int) -> Any:
+    order = (col(ResponseRow.received_at), col(ResponseRow.id))
+    if cursor is not None:
+        query = query.where(tuple_(*order) > tuple_(*cursor))
+    return query.order_by(*order).limit(limit)
+
+
+def standalone_page_query(
+    hearing_id: int, include_reviewed: bool, cursor: tuple | None, limit: int
+) -> Any:
+    """(received_at, id) of a page of responses in no campaign group, read in order
+    through ix_response_hearing_stance_received (unreviewed) or ix_response_hearing_received."""
+    member = select(CampaignMemberRow.id).where(
+        col(CampaignMemberRow.response_id) == col(ResponseRow.id)
+    )
+    query = select(col(ResponseRow.received_at), col(ResponseRow.id)).where(
+        ResponseRow.hearing_id == hearing_id,
+        col(ResponseRow.auto_submitted).is_(False),
+        is_counted(),
+        ~member.exists(),
+    )
+    if not include_reviewed:
+        query = query.where(col(ResponseRow.stance).is_(None))
+    return _in_order(query, cursor, limit)
+
+
+def _group_page_query(
+    hearing_id: int,
+    include_reviewed: bool,
+    cursor: tuple | None,
+    limit: int,
+    upto: tuple | None = None,
+) -> Any:
+    """(received_at, id, group id) of a page of campaign groups, each shown as its
+    representative; unreviewed: only groups with a member to review. `upto`: the last
+    key of a full page of standalone responses (no group after it can be on the page)."""
+    query = (
+        select(col(ResponseRow.received_at), col(ResponseRow.id), col(CampaignGroupRow.id))
+        .join(CampaignGroupRow, col(CampaignGroupRow.representative_id) == col(ResponseRow.id))
+        .where(CampaignGroupRow.hearing_id == hearing_id)
+    )
+    if upto is not None:
+        query = query.where(tuple_(col(ResponseRow.received_at), col(ResponseRow.id)) <= upto)
+    if not include_reviewed:
+        member = aliased(ResponseRow)
+        waiting = (
+            select(CampaignMemberRow.id)
+            .join(member, col(member.id) == col(CampaignMemberRow.response_id))
+            .where(
+                col(CampaignMemberRow.campaign_id) == col(CampaignGroupRow.id),
+                col(member.stance).is_(None),
+                col(member.auto_submitted).is_(False),
+                # always true; ties the check to the representative's row, so the
+                # planner runs it only for groups in the page's range, not every group
+                col(ResponseRow.id) == col(CampaignGroupRow.representative_id),
+            )
+        )
+        query = query.where(waiting.exists())
+    return _in_order(query, cursor, limit)
+
+
+def _page(
+    session: Session, hearing: HearingRow, include_reviewed: bool, cursor: tuple | None, limit: int
+) -> _Page:
+    """The page's keys from both lists, merged in order; then only its rows are loaded."""
+    args = (row_id(hearing), include_reviewed, cursor, limit)
+    keys = [(at, rid, None) for at, rid in session.exec(standalone_page_query(*args)).all()]
+    upto = tuple(keys[-1][:2]) if len(keys) == limit else None
+    keys += list(session.exec(_group_page_query(*args, upto)).all())
+    keys = sorted(keys, key=lambda key: (key[0], key[1]))[:limit]
+    wanted = [rid for _, rid, _ in keys]
+    responses = {
+        row_id(r): r
+        for r in session.exec(select(ResponseRow).where(col(ResponseRow.id).in_(wanted))).all()
     }
+    group_ids = [gid for _, _, gid in keys if gid is not None]
+    groups = {
+        row_id(g): g
+        for g in session.exec(
+            select(CampaignGroupRow).where(col(CampaignGroupRow.id).in_(group_ids))
+        ).all()
+    }
+    return [(responses[rid], groups[gid] if gid else None) for _, rid, gid in keys]
+
+
+def _group_tallies(session: Session, group_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """Group id -> (members, members without a stance), automatic replies left out."""
+    if not group_ids:
+        return {}
+    unreviewed = case((col(ResponseRow.stance).is_(None), 1), else_=0)
+    rows = session.exec(
+        select(CampaignMemberRow.campaign_id, func.count(), func.sum(unreviewed))
+        .join(ResponseRow, col(ResponseRow.id) == col(CampaignMemberRow.response_id))
+        .where(
+            col(CampaignMemberRow.campaign_id).in_(group_ids),
+            col(ResponseRow.auto_submitted).is_(False),
+            is_counted(),
+        )
+        .group_by(col(CampaignMemberRow.campaign_id))
+    ).all()
+    return {gid: (int(n), int(w or 0)) for gid, n, w in rows}
+
+
+def _response_count(session: Session, hearing: HearingRow) -> int:
+    return int(
+        session.exec(
+            select(func.count(col(ResponseRow.id))).where(
+                ResponseRow.hearing_id == hearing.id,
+                col(ResponseRow.auto_submitted).is_(False),
+                is_counted(),
+            )
+        ).one()
+    )
 
 
 def _queue_row(

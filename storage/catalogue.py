@@ -15,7 +15,6 @@ from domain.reference import CatalogueKind
 from domain.spec_catalogue import CatalogueFacts, GoalFacts
 from storage.models import (
     CatalogueRow,
-    IdCounterRow,
     IdPrefixRow,
     IdReservationRow,
     LearningGoalRow,
@@ -187,28 +186,6 @@ def add_version(
     row = LearningGoalRow(**values)
     session.add(row)
     return row
-
-
-def raise_floor(session: Session, prefix: str, highest: int, source: str) -> bool:
-    """Record that `highest` is the highest number of `prefix` a verified source (an
-    imported catalogue) shows: the floor and the counter rise to it, never fall, and the
-    floor is marked verified unless it was already higher. True when marked verified."""
-    row = session.get(IdPrefixRow, prefix)
-    assert row is not None  # the caller parsed the IDs with the registry
-    verified = row.floor is None or highest >= row.floor
-    if verified:
-        row.floor = highest
-        row.floor_verified = True
-        row.floor_source = source
-        session.add(row)
-    counter = session.get(IdCounterRow, prefix)
-    if counter is None:
-        session.add(IdCounterRow(prefix=prefix, last_number=highest))
-    elif counter.last_number < highest:
-        counter.last_number = highest
-        session.add(counter)
-    session.flush()
-    return verified
 
 
 def prefix_paddings(session: Session) -> dict[str, int]:

@@ -57,6 +57,8 @@ class ResponseRow(SQLModel, table=True):
     __table_args__ = (  # the desk's paged lists (migration 0005_desk)
         Index("ix_response_hearing_received", "hearing_id", "received_at", "id"),
         Index("ix_response_hearing_stance", "hearing_id", "stance"),
+        # `review list`'s unreviewed page (migration 0006_ledger)
+        Index("ix_response_hearing_stance_received", "hearing_id", "stance", "received_at", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

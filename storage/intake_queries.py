@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func
@@ -241,17 +242,23 @@ def supplement_firsts(session: Session, hearing_id: int) -> dict[int, str]:
     return {rid: tracking or f"#{first_id}" for rid, tracking, first_id in rows if rid}
 
 
-def supplements_by_first(session: Session, hearing_id: int) -> dict[int, list[str]]:
-    """The hearing's first responses that have supplements: id -> the supplements'
-    document numbers, in the order received."""
+def supplements_by_first(
+    session: Session, hearing_id: int, first_ids: Sequence[int] | None = None
+) -> dict[int, list[str]]:
+    """The hearing's first responses that have supplements (of `first_ids` only, when
+    given: a page reads its own): id -> the supplements' document numbers, in the order
+    received."""
     found: dict[int, list[str]] = defaultdict(list)
-    for first_id, rid, tracking in session.exec(
-        select(ResponseRow.supplement_of_id, ResponseRow.id, ResponseRow.tracking_number)
-        .where(
+    query = select(ResponseRow.supplement_of_id, ResponseRow.id, ResponseRow.tracking_number)
+    if first_ids is None:
+        query = query.where(
             col(ResponseRow.hearing_id) == hearing_id,
             col(ResponseRow.supplement_of_id).is_not(None),
         )
-        .order_by(col(ResponseRow.received_at), col(ResponseRow.id))
+    else:
+        query = query.where(col(ResponseRow.supplement_of_id).in_(list(first_ids)))
+    for first_id, rid, tracking in session.exec(
+        query.order_by(col(ResponseRow.received_at), col(ResponseRow.id))
     ).all():
         found[first_id or 0].append(tracking or f"#{rid}")
     return dict(found)

@@ -6,8 +6,11 @@ catalogue, retired goals, earlier reservations) and a number once handed out is
 never handed out again, even when its hearing is withdrawn.
 
 Every function works inside the caller's transaction, so a hearing and its reserved
-IDs are written together or not at all. On PostgreSQL the counter row is locked by
-the UPDATE; on SQLite the write transaction itself is exclusive (BEGIN IMMEDIATE).
+IDs are written together or not at all. The counter row holds the next number; a
+reservation takes it with one UPDATE ... RETURNING, which on PostgreSQL locks the row
+until commit (on SQLite the write transaction itself is exclusive, BEGIN IMMEDIATE),
+and inserts the reservation. Whatever raises a floor or loads goals from outside the
+ledger calls `raise_floor` (or `sync_counters`), so the counter is never behind.
 """
 
 from __future__ import annotations
@@ -15,17 +18,42 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, update
+from sqlalchemy import bindparam, func, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from domain.errors import UserError
 from domain.goal_ids import IdRegistry, LearningGoalId, deferred_display
+from storage.ledger_floors import (  # re-exported: the ledger's public API
+    LedgerError,
+    check_prefix,
+    highest_known_number,
+    raise_floor,
+    sync_counters,
+)
 from storage.models import IdCounterRow, IdPrefixRow, IdReservationRow, LearningGoalRow
 
-
-class LedgerError(UserError):
-    """A ledger request that cannot be honoured."""
+_RESERVATIONS = IdReservationRow.metadata.tables["id_reservation"]
+__all__ = [
+    "LedgerError",
+    "Reservation",
+    "UnverifiedIdError",
+    "check_prefix",
+    "defer",
+    "explicit_id_problem",
+    "highest_known_number",
+    "list_reservations",
+    "mark",
+    "next_number",
+    "peek_next",
+    "raise_floor",
+    "registry",
+    "reservations_for_case",
+    "reserve",
+    "resolve_deferred",
+    "resolve_deferred_to",
+    "sync_counters",
+    "verified_prefixes",
+]
 
 
 @dataclass(frozen=True)
@@ -38,6 +66,7 @@ class Reservation:
     hearing_case: str | None
     created_at: datetime
     newly_created: bool
+    accepted_unverified: bool = False
 
     @property
     def display(self) -> str:
@@ -61,33 +90,6 @@ def verified_prefixes(session: Session) -> list[str]:
     )
 
 
-def highest_known_number(session: Session, prefix: str) -> int:
-    """The highest number used anywhere for `prefix`: floor, goals, reservations."""
-    floor = session.exec(select(IdPrefixRow.floor).where(IdPrefixRow.prefix == prefix)).one()
-    goals = session.exec(
-        select(func.max(LearningGoalRow.number)).where(LearningGoalRow.prefix == prefix)
-    ).one()
-    reserved = session.exec(
-        select(func.max(IdReservationRow.number)).where(IdReservationRow.prefix == prefix)
-    ).one()
-    counter = session.exec(
-        select(IdCounterRow.last_number).where(IdCounterRow.prefix == prefix)
-    ).one_or_none()
-    return max(n or 0 for n in (floor, goals, reserved, counter))
-
-
-def sync_counters(session: Session) -> None:
-    """Raise every prefix's counter to the highest number known (never lowers one)."""
-    for prefix in session.exec(select(IdPrefixRow.prefix)).all():
-        highest = highest_known_number(session, prefix)
-        row = session.get(IdCounterRow, prefix)
-        if row is None:
-            session.add(IdCounterRow(prefix=prefix, last_number=highest))
-        elif row.last_number < highest:
-            row.last_number = highest
-    session.flush()
-
-
 def _check_allocatable(session: Session, prefix: str) -> IdPrefixRow:
     row = session.get(IdPrefixRow, prefix)
     if row is None:
@@ -107,49 +109,120 @@ def _check_allocatable(session: Session, prefix: str) -> IdPrefixRow:
     return row
 
 
-def peek_next(session: Session, prefix: str) -> LearningGoalId:
-    """The ID the next reservation for `prefix` would get; reserves nothing."""
-    row = _check_allocatable(session, prefix)
-    return LearningGoalId(prefix, highest_known_number(session, prefix) + 1, row.padding)
+def _no_counter(prefix: str) -> LedgerError:
+    return LedgerError(f"no ID counter for '{prefix}'; run 'hoering init' to set it up")
 
 
-def _allocate_number(session: Session, prefix: str) -> int:
-    """The next number after the highest known one; holds the counter row until commit."""
-    counter = session.exec(
-        select(IdCounterRow).where(IdCounterRow.prefix == prefix).with_for_update()
-    ).first()
-    if counter is None:
-        raise LedgerError(f"no ID counter for '{prefix}'; run 'hoering init' to set it up")
-    number = highest_known_number(session, prefix) + 1
-    session.execute(
-        update(IdCounterRow).where(col(IdCounterRow.prefix) == prefix).values(last_number=number)
-    )
+def next_number(session: Session, prefix: str) -> int:
+    """The number the next reservation for `prefix` gets (the counter row; no lock)."""
+    number = session.exec(
+        select(IdCounterRow.next_number).where(IdCounterRow.prefix == prefix)
+    ).one_or_none()
+    if number is None:
+        raise _no_counter(prefix)
     return number
 
 
-def _number_in_use(session: Session, prefix: str, number: int) -> bool:
-    for table in (LearningGoalRow, IdReservationRow):
-        used = session.exec(
-            select(func.count())
-            .select_from(table)
-            .where(table.prefix == prefix, table.number == number)
-        ).one()
-        if used:
-            return True
-    return False
+def peek_next(session: Session, prefix: str) -> LearningGoalId:
+    """The ID the next reservation for `prefix` would get; reserves nothing."""
+    row = _check_allocatable(session, prefix)
+    return LearningGoalId(prefix, next_number(session, prefix), row.padding)
+
+
+# Prepared once: text statements skip the ORM's per-call compilation (the reservation's
+# hot path). UPDATE ... RETURNING and INSERT ... ON CONFLICT need SQLite >= 3.35.
+_TAKE = text(
+    "UPDATE id_counter SET next_number = next_number + 1 WHERE prefix = :p "
+    "RETURNING next_number - 1, "
+    "(SELECT padding FROM id_prefix WHERE id_prefix.prefix = id_counter.prefix), "
+    "(SELECT floor FROM id_prefix WHERE id_prefix.prefix = id_counter.prefix)"
+)
+_GIVE_BACK = text("UPDATE id_counter SET next_number = next_number - 1 WHERE prefix = :p")
+_INSERT_RESERVED = text(
+    "INSERT INTO id_reservation "
+    "(key, prefix, number, status, hearing_case, created_at, accepted_unverified) "
+    "VALUES (:key, :prefix, :number, 'reserved', :case, :now, :unverified) "
+    "ON CONFLICT (key) DO NOTHING RETURNING id"
+).bindparams(
+    bindparam("now", type_=_RESERVATIONS.c.created_at.type),
+    bindparam("unverified", type_=_RESERVATIONS.c.accepted_unverified.type),
+)
+# PostgreSQL: take and insert in one statement, so the counter row's lock is held for
+# one round trip and the commit. The insert is skipped for a prefix without a floor
+# (checked by the caller) and for a key a concurrent reservation committed first.
+_TAKE_AND_INSERT = text(
+    "WITH taken AS (UPDATE id_counter SET next_number = next_number + 1 WHERE prefix = :p "
+    "RETURNING next_number - 1 AS number, "
+    "(SELECT padding FROM id_prefix WHERE id_prefix.prefix = id_counter.prefix) AS padding, "
+    "(SELECT floor FROM id_prefix WHERE id_prefix.prefix = id_counter.prefix) AS floor), "
+    "filed AS (INSERT INTO id_reservation "
+    "(key, prefix, number, status, hearing_case, created_at, accepted_unverified) "
+    "SELECT :key, :p, number, 'reserved', :case, :now, false FROM taken "
+    "WHERE floor IS NOT NULL ON CONFLICT (key) DO NOTHING RETURNING id) "
+    "SELECT number, padding, floor, (SELECT count(*) FROM filed) FROM taken"
+).bindparams(bindparam("now", type_=_RESERVATIONS.c.created_at.type))
+
+
+def _take(session: Session, prefix: str) -> tuple[int, int]:
+    """Take the counter's next number and the prefix's padding: one UPDATE ...
+    RETURNING, which locks the counter row until commit (on SQLite the write
+    transaction is exclusive anyway). Refuses, taking nothing, a prefix whose highest
+    used number is not known."""
+    taken = session.execute(_TAKE, {"p": prefix}).first()
+    if taken is not None and taken[2] is not None:
+        return taken[0], taken[1]
+    try:
+        _check_allocatable(session, prefix)  # the right message, or goals give the floor
+    except LedgerError:
+        if taken is not None:
+            _give_back(session, prefix)
+        raise
+    if taken is None:
+        raise _no_counter(prefix)
+    return taken[0], taken[1]
+
+
+def _reserve_new(
+    session: Session, prefix: str, key: str, now: datetime, case: str | None
+) -> tuple[int, int] | None:
+    """Take the next number for a new key and insert its reservation: (number, padding),
+    or None when a concurrent reservation committed the key first (the number is given
+    back while this transaction still holds the counter row)."""
+    if session.get_bind().dialect.name != "postgresql":
+        number, padding = _take(session, prefix)
+        inserted = _insert_reserved(session, prefix, key, number, now, case)
+    else:
+        params = dict(p=prefix, key=key, case=case, now=now)
+        row = session.execute(_TAKE_AND_INSERT, params).first()
+        if row is None:
+            _check_allocatable(session, prefix)
+            raise _no_counter(prefix)
+        number, padding, floor, inserted = row
+        if floor is None:  # no floor: the goals must give it, or nothing is taken
+            try:
+                _check_allocatable(session, prefix)
+            except LedgerError:
+                _give_back(session, prefix)
+                raise
+            inserted = _insert_reserved(session, prefix, key, number, now, case)
+    if inserted:
+        return number, padding
+    _give_back(session, prefix)
+    return None
+
+
+def _allocate_number(session: Session, prefix: str) -> int:
+    return _take(session, prefix)[0]
+
+
+def _give_back(session: Session, prefix: str) -> None:
+    """Undo `_take` while this transaction still holds the counter row, so that no
+    later reservation can have taken a number since: no gap, no reuse."""
+    session.execute(_GIVE_BACK, {"p": prefix})
 
 
 def _existing(session: Session, key: str, _prefix: str | None = None) -> IdReservationRow | None:
     return session.exec(select(IdReservationRow).where(IdReservationRow.key == key)).first()
-
-
-def _existing_after_counter_lock(
-    session: Session, key: str, prefix: str
-) -> IdReservationRow | None:
-    """The key, looked up again once this transaction holds the prefix's counter row:
-    a reservation that held it first has committed by then, and its key is seen."""
-    session.exec(select(IdCounterRow).where(IdCounterRow.prefix == prefix).with_for_update())
-    return _existing(session, key)
 
 
 def _insert_once(session: Session, row: IdReservationRow) -> tuple[IdReservationRow, bool]:
@@ -165,6 +238,15 @@ def _insert_once(session: Session, row: IdReservationRow) -> tuple[IdReservation
     return row, True
 
 
+def _insert_reserved(
+    session: Session, prefix: str, key: str, number: int, now: datetime, case: str | None
+) -> bool:
+    """One INSERT of a reserved number; False when a concurrent reservation committed
+    the same key first (ON CONFLICT on the key: nothing written, no savepoint)."""
+    params = dict(key=key, prefix=prefix, number=number, case=case, now=now, unverified=False)
+    return session.execute(_INSERT_RESERVED, params).first() is not None
+
+
 def _to_reservation(row: IdReservationRow, padding: int, *, new: bool) -> Reservation:
     goal_id = LearningGoalId(row.prefix, row.number, padding) if row.number is not None else None
     return Reservation(
@@ -176,6 +258,7 @@ def _to_reservation(row: IdReservationRow, padding: int, *, new: bool) -> Reserv
         hearing_case=row.hearing_case,
         created_at=row.created_at,
         newly_created=new,
+        accepted_unverified=row.accepted_unverified,
     )
 
 
@@ -194,26 +277,27 @@ def reserve(
     now: datetime,
     hearing_case: str | None = None,
 ) -> Reservation:
-    """Reserve the next number for `prefix` under `key`; the same key gets the same ID."""
+    """Reserve the next number for `prefix` under `key`; the same key gets the same ID.
+
+    The key lookup (no lock), then the counter UPDATE ... RETURNING (takes the row
+    lock; returns the number and the prefix's padding) and the reservation INSERT: two
+    statements on SQLite, one on PostgreSQL (a data-modifying WITH). Two
+    transactions racing for one key: the second finds the first's key in the INSERT
+    (ON CONFLICT), gives its number back while it still holds the counter row, and
+    returns the first's reservation."""
     key = _clean_key(key)
+    row = _existing(session, key, prefix)
+    if row is None:
+        taken = _reserve_new(session, prefix, key, now, hearing_case)
+        if taken is not None:
+            goal_id = LearningGoalId(prefix, taken[0], taken[1])
+            return Reservation(key, prefix, goal_id, "reserved", None, hearing_case, now, True)
+        row = _existing(session, key)
+        if row is None:  # pragma: no cover - the conflict was on the key, so it is there
+            raise LedgerError(f"reservation key '{key}' vanished while reserving; try again")
     padding = _check_allocatable(session, prefix).padding
-    for look in (_existing, _existing_after_counter_lock):
-        row = look(session, key, prefix)
-        if row is not None:
-            _same_prefix_or_fail(row, prefix)
-            return _to_reservation(row, padding, new=False)
-    number = _allocate_number(session, prefix)
-    row = IdReservationRow(
-        key=key,
-        prefix=prefix,
-        number=number,
-        status="reserved",
-        hearing_case=hearing_case,
-        created_at=now,
-    )
-    row, new = _insert_once(session, row)
     _same_prefix_or_fail(row, prefix)
-    return _to_reservation(row, padding, new=new)
+    return _to_reservation(row, padding, new=False)
 
 
 def defer(
@@ -228,7 +312,7 @@ def defer(
     key = _clean_key(key)
     if not reason or not reason.strip():
         raise LedgerError(f"a deferred {prefix} ID needs a reason; give one with the deferral")
-    padding = _check_prefix(session, prefix).padding
+    padding = check_prefix(session, prefix).padding
     row = _existing(session, key)
     if row is not None:
         _same_prefix_or_fail(row, prefix)
@@ -263,8 +347,64 @@ def resolve_deferred(session: Session, key: str, now: datetime) -> Reservation:
     return _to_reservation(row, padding, new=True)
 
 
-def resolve_deferred_to(session: Session, key: str, goal_id: str, now: datetime) -> Reservation:
-    """Give a deferred reservation a chosen number, if no one has used or held it."""
+_PICK_ANOTHER = "; write `resolve_id: next` or a free ID from 'hoering ids next'"
+
+
+class UnverifiedIdError(LedgerError):
+    """An explicit ID that skips numbers or rests on an unverified floor, not accepted."""
+
+
+def explicit_id_problem(
+    session: Session, prefix: str, number: int, accept_unverified: bool
+) -> tuple[str, bool]:
+    """Why `prefix`-`number` cannot be given explicitly, with the fix ('' when it can),
+    and whether it is unverified: an ID must not be a goal in the catalogue, held in
+    the ledger, or below the next free number; one above the next free number, or on an
+    unverified floor, is unverified and taken only with `accept_unverified`."""
+    prefix_row = check_prefix(session, prefix)
+    shown = LearningGoalId(prefix, number, prefix_row.padding)
+    goal = session.exec(
+        select(LearningGoalRow.status).where(
+            LearningGoalRow.prefix == prefix, LearningGoalRow.number == number
+        )
+    ).first()
+    if goal is not None:
+        return f"{shown} is already a goal in the catalogue ({goal}){_PICK_ANOTHER}", False
+    held = session.exec(
+        select(IdReservationRow.status, IdReservationRow.key).where(
+            IdReservationRow.prefix == prefix, IdReservationRow.number == number
+        )
+    ).first()
+    if held is not None:
+        return f"{shown} is already {held[0]} in the ledger (key '{held[1]}'){_PICK_ANOTHER}", False
+    nxt = next_number(session, prefix)
+    next_id = LearningGoalId(prefix, nxt, prefix_row.padding)
+    if number < nxt:
+        return (
+            f"{shown} is below the next free number {next_id} (numbers below it are used)"
+            f"{_PICK_ANOTHER}",
+            False,
+        )
+    unverified = not prefix_row.floor_verified or number > nxt
+    if unverified and not accept_unverified:
+        why = "skips numbers after" if number > nxt else "rests on the unverified floor"
+        floor_id = LearningGoalId(prefix, max(nxt - 1, 0), prefix_row.padding)
+        return (
+            f"{shown} {why} {floor_id}; pass --accept-unverified-id to record it as "
+            "unverified, or write `resolve_id: next`",
+            True,
+        )
+    return "", unverified
+
+
+def resolve_deferred_to(
+    session: Session, key: str, goal_id: str, now: datetime, accept_unverified: bool = False
+) -> Reservation:
+    """Give a deferred reservation a chosen number, if no one has used or held it.
+
+    An ID above the next free number, or on an unverified floor, is taken only with
+    `accept_unverified` and is recorded as such; it never becomes the verified floor
+    (the counter moves past it so that it is never handed out again)."""
     row = _existing(session, key)
     if row is None:
         raise LedgerError(f"no reservation with key '{key}'")
@@ -280,18 +420,17 @@ def resolve_deferred_to(session: Session, key: str, goal_id: str, now: datetime)
     counter = session.exec(
         select(IdCounterRow).where(IdCounterRow.prefix == row.prefix).with_for_update()
     ).first()
-    prefix_row = session.get(IdPrefixRow, row.prefix)
-    floor = (prefix_row.floor if prefix_row else None) or 0
-    if _number_in_use(session, row.prefix, wanted.number) or wanted.number <= floor:
-        raise LedgerError(
-            f"{wanted} is already used or below the highest number in use ({floor}); "
-            "use 'resolve_id: next' or a free ID from 'hoering ids next'"
-        )
+    if counter is None:
+        raise _no_counter(row.prefix)
+    problem, unverified = explicit_id_problem(session, row.prefix, wanted.number, accept_unverified)
+    if problem:
+        raise UnverifiedIdError(problem) if unverified else LedgerError(problem)
     row.number = wanted.number
     row.status = "reserved"
     row.resolved_at = now
-    if counter is not None and counter.last_number < wanted.number:
-        counter.last_number = wanted.number
+    row.accepted_unverified = unverified
+    if counter.next_number <= wanted.number:
+        counter.next_number = wanted.number + 1
         session.add(counter)
     session.add(row)
     session.flush()
@@ -323,11 +462,21 @@ def reservations_for_case(session: Session, hearing_case: str) -> list[Reservati
     return [_to_reservation(row, paddings[row.prefix], new=False) for row in rows]
 
 
-def _check_prefix(session: Session, prefix: str) -> IdPrefixRow:
-    row = session.get(IdPrefixRow, prefix)
-    if row is None:
-        raise LedgerError(f"unknown ID prefix '{prefix}'; run 'hoering specialties' for the list")
-    return row
+def list_reservations(
+    session: Session,
+    prefix: str | None = None,
+    hearing_case: str | None = None,
+    limit: int = 100,
+) -> list[Reservation]:
+    """The newest reservations first, optionally of one prefix or hearing."""
+    query = select(IdReservationRow)
+    if prefix is not None:
+        query = query.where(IdReservationRow.prefix == prefix)
+    if hearing_case is not None:
+        query = query.where(IdReservationRow.hearing_case == hearing_case)
+    rows = session.exec(query.order_by(col(IdReservationRow.id).desc()).limit(limit)).all()
+    paddings = registry(session).paddings
+    return [_to_reservation(row, paddings[row.prefix], new=False) for row in rows]
 
 
 def _clean_key(key: str) -> str:

@@ -43,12 +43,13 @@ class IdPrefixRow(SQLModel, table=True):
 
 
 class IdCounterRow(SQLModel, table=True):
-    """The highest number ever used or reserved for a prefix. Only ever grows."""
+    """The next number a reservation gets for a prefix: one above the highest number
+    ever used, reserved or known from a floor. Only ever grows."""
 
     __tablename__ = "id_counter"
 
     prefix: str = Field(primary_key=True, foreign_key="id_prefix.prefix", max_length=8)
-    last_number: int = 0
+    next_number: int = 1
 
 
 class LearningGoalRow(SQLModel, table=True):
@@ -138,3 +139,5 @@ class IdReservationRow(SQLModel, table=True):
     hearing_case: str | None = Field(default=None, max_length=16, index=True)
     created_at: datetime
     resolved_at: datetime | None = None
+    # An explicit ID accepted at codification above the verified floor (--accept-unverified-id).
+    accepted_unverified: bool = False

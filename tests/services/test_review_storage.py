@@ -493,7 +493,7 @@ def _review_summary_and_publish(env: dict[str, str], tmp_path: Path) -> None:
 
     bad = run_hoering("review", "set", "24/750-2", "--stance", "kanskje", env=env)
     assert_one_line_error(bad, "--stance: 'kanskje' is not a stance")
-    listed = run_hoering("review", "24/750", "--json", env=env).json()
+    listed = run_hoering("review", "24/750", "--json", "--count", env=env).json()
     assert (listed["responses"], listed["unreviewed"]) == (34, 34)
     nord = next(r for r in listed["rows"] if r["respondent"] == "Helse Nord RHF")
     assert (nord["suggested_stance_nb"], nord["suggested_phrase"]) == (

@@ -104,6 +104,7 @@ def test_retired_and_catalogue_goals_raise_the_next_number(engine):
             )
         )
         session.flush()
+        ledger.sync_counters(session)  # goals written outside the ledger raise its counter
         nxt = ledger.reserve(session, "BLS", "after-retired", NOW)
     assert str(nxt.goal_id) == "BLS-171"
 
@@ -173,3 +174,48 @@ def test_eight_processes_allocating_at_once_get_distinct_consecutive_ids(db_url)
         ).all()
     engine.dispose()
     assert sorted(stored) == numbers
+
+
+def test_a_key_committed_by_a_racer_is_returned_and_its_number_given_back(engine, monkeypatch):
+    with write_session(engine) as session:
+        first = ledger.reserve(session, "NEV", "raced", NOW)
+    real_existing = ledger._existing
+    calls: list[str] = []
+
+    def missed_once(session, key, prefix=None):  # the racer committed after our lookup
+        calls.append(key)
+        return None if len(calls) == 1 else real_existing(session, key, prefix)
+
+    monkeypatch.setattr(ledger, "_existing", missed_once)
+    with write_session(engine) as session:
+        again = ledger.reserve(session, "NEV", "raced", NOW)
+    monkeypatch.undo()
+    with write_session(engine) as session:
+        nxt = ledger.reserve(session, "NEV", "after-race", NOW)
+    assert len(calls) == 2
+    assert again.goal_id == first.goal_id and not again.newly_created
+    assert nxt.goal_id.number == first.goal_id.number + 1  # no number lost to the race
+
+
+def test_raise_floor_raises_floor_and_next_number_and_never_lowers(engine):
+    with write_session(engine) as session:
+        ledger.raise_floor(session, "KIR", 200, verified=True, source="catalogue import")
+        raised = str(ledger.peek_next(session, "KIR"))
+        ledger.raise_floor(session, "KIR", 180, verified=False)
+        kept = str(ledger.peek_next(session, "KIR"))
+        row = session.get(IdPrefixRow, "KIR")
+        assert row is not None and row.floor == 200 and row.floor_verified
+        nxt = ledger.reserve(session, "KIR", "after-import", NOW)
+    assert raised == kept == "KIR-201"
+    assert str(nxt.goal_id) == "KIR-201"
+
+
+def test_an_unknown_floor_takes_no_number(engine):
+    with write_session(engine) as session:
+        no_floor = session.exec(select(IdPrefixRow.prefix).where(IdPrefixRow.floor.is_(None))).all()
+        has_goals = set(session.exec(select(LearningGoalRow.prefix)).all())
+        prefix = next(p for p in no_floor if p not in has_goals)
+        before = ledger.next_number(session, prefix)
+        with pytest.raises(UserError, match="is not known"):
+            ledger.reserve(session, prefix, "no-floor", NOW)
+        assert ledger.next_number(session, prefix) == before
