@@ -36,6 +36,8 @@ class Spool(Collection[T], Generic[T]):
         self._finalizer = weakref.finalize(self, _remove, self._writer, self._path)
 
     def append(self, item: T) -> None:
+        if self._writer.closed:
+            raise ValueError("the spool is closed")
         marshal.dump(self._encode(item), self._writer)
         self._count += 1
 
@@ -46,6 +48,8 @@ class Spool(Collection[T], Generic[T]):
         return self._count > 0
 
     def __iter__(self) -> Iterator[T]:
+        if not self._count:
+            return
         self._writer.flush()
         with open(self._path, "rb", buffering=_BUFFER) as reader:
             for _ in range(self._count):

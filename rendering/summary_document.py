@@ -38,6 +38,7 @@ from rendering.xlsx_tables import (
 TEMPLATE = "hoeringsoppsummering.md.j2"
 CHART_MARKER = "[[chart]]"
 CHART_WIDTH = Cm(16)
+PIECE_LINES = 2000  # Markdown lines converted at a time
 _DOCUMENT_XML = "word/document.xml"
 _BODY_OPEN = b"<w:body>"
 _SECTION_PROPERTIES = qn("w:sectPr")
@@ -143,7 +144,9 @@ def _move_blocks(document: DocxDocument, body: BinaryIO) -> None:
         element.remove(block)
 
 
-def write_summary_docx(context: SummaryContext, chart: bytes, stream: BinaryIO) -> None:
+def write_summary_docx(
+    context: SummaryContext, chart: bytes, stream: BinaryIO, piece_lines: int = PIECE_LINES
+) -> None:
     """The .docx of the summary written to `stream`: the rendered template with the
     chart image in place. The Markdown is converted a piece at a time and each piece's
     XML goes to a temporary file, so memory stays flat in the number of responses."""
@@ -153,7 +156,7 @@ def write_summary_docx(context: SummaryContext, chart: bytes, stream: BinaryIO) 
     with tempfile.TemporaryDirectory(prefix="hoering-docx-") as scratch:
         body_path = Path(scratch) / "body.xml"
         with open(body_path, "wb") as body:
-            for piece in markdown_pieces(render_pieces(context)):
+            for piece in markdown_pieces(render_pieces(context), piece_lines):
                 converter.add(piece)
                 placed = _place_chart(document, chart) or placed
                 _move_blocks(document, body)
