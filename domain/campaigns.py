@@ -223,7 +223,7 @@ class _Letter:
     runs: np.ndarray  # hashed word `RUN_WORDS`-shingles in text order
     runs_sorted: np.ndarray  # the same, distinct and sorted
 
-    def keys(self) -> list[int]:
+    def index_keys(self) -> list[int]:
         """The letter's index keys: the shingles whose hash falls in a fixed sample (one
         in `KEY_SAMPLE`), the same in every text that holds the run."""
         sampled = self.runs_sorted[self.runs_sorted % np.uint64(KEY_SAMPLE) == 0]
@@ -297,6 +297,15 @@ class GroupingState:
             distinct.append(text.letter())
         _join_copies(distinct, self, threshold)
 
+    def remember(self, text: int, root: int) -> None:
+        """Text `text` is (already) joined to `root`, the smallest id of its group."""
+        self.joined.parent.setdefault(root, root)
+        if text != root:
+            self.joined.parent[text] = root
+
+    def root(self, text: int) -> int:
+        return self.joined.find(text)
+
     def groups(self) -> dict[int, list[int]]:
         """The joined texts by root (the smallest id), each list in id order."""
         members: dict[int, list[int]] = {}
@@ -357,7 +366,7 @@ def _join_copies(distinct: list[_Letter], state: GroupingState, threshold: float
     growing at `KEY_POSTINGS` (a campaign's common runs need no more representatives)."""
     postings = state.postings
     for text in distinct:
-        keys = text.keys()
+        keys = text.index_keys()
         counts: dict[int, int] = {}
         for key in keys:
             found = postings.get(key)

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import delete, update
 from sqlmodel import Session, col
 
-from domain.campaigns import DEFAULT_THRESHOLD, group_near_duplicates
+from domain.campaigns import DEFAULT_THRESHOLD, GroupingState, signatures
 from domain.review_file import ReviewInput
 from domain.stance import Stance
 from services import hearings
@@ -24,6 +24,7 @@ from services.review_lookup import (
     reviews_of,
 )
 from services.review_recording import ResolvedReview, write_reviews
+from storage import campaign_state
 from storage.hearing_models import HearingRow
 from storage.intake_models import ResponseRow
 from storage.review_models import (
@@ -52,11 +53,22 @@ def group_campaigns(
     responses; a reviewed group's stance is given to members that have no review.
     """
     hearing = hearings.get_hearing(session, case)
-    responses = hearing_responses(session, hearing)
-    found = group_near_duplicates(
-        [(row_id(r), r.body_text or "") for r in responses],
-        threshold=threshold,
-        quoted=proposal_text(hearing.spec_json),
+    responses = sorted(hearing_responses(session, hearing), key=row_id)
+    # Everything again, in id order (the order `group_new_responses` takes them in), and
+    # the memory the grouping as responses arrive continues from.
+    campaign_state.reset_state(session, row_id(hearing))
+    state = GroupingState()
+    state.add(
+        signatures(
+            [(row_id(r), r.body_text or "") for r in responses], proposal_text(hearing.spec_json)
+        ),
+        threshold,
+    )
+    campaign_state.save_state(session, row_id(hearing), state)
+    campaign_state.mark_hearing_scanned(session, row_id(hearing), now)
+    found = sorted(
+        (members for members in state.groups().values() if len(members) >= 2),
+        key=lambda members: (-len(members), members[0]),
     )
     old = campaign_groups(session, hearing)
     old_members: dict[int, set[int]] = {g.id: set() for g in old if g.id is not None}
@@ -68,9 +80,7 @@ def group_campaigns(
                 col(CampaignMemberRow.campaign_id).in_([g.id for g in old])
             )
         )
-    kept, reused = _match_groups(
-        hearing, old, old_members, [list(g.members) for g in found], threshold, now
-    )
+    kept, reused = _match_groups(hearing, old, old_members, found, threshold, now)
     for group, _ in kept:
         session.add(group)
     session.flush()

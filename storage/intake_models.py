@@ -55,6 +55,8 @@ class ResponseRow(SQLModel, table=True):
     __table_args__ = (  # the desk's paged lists (migration 0005_desk)
         Index("ix_response_hearing_received", "hearing_id", "received_at", "id"),
         Index("ix_response_hearing_stance", "hearing_id", "stance"),
+        # the responses not grouped yet (migration 0006_streaming)
+        Index("ix_response_hearing_campaign_scan", "hearing_id", "campaign_scanned_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -79,6 +81,7 @@ class ResponseRow(SQLModel, table=True):
     stance: str | None = Field(default=None, max_length=32)
     reviewed_at: datetime | None = None
     reviewed_by: str | None = None
+    campaign_scanned_at: datetime | None = None  # when the campaign grouping took it in
 
 
 class ResponseAttachmentRow(SQLModel, table=True):
