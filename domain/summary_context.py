@@ -1,8 +1,8 @@
 """What the høringsoppsummering shows, and "you said, we did": frozen, display-ready values.
 
-`build_summary_context` turns plain facts read from the record (the spec, the recipients,
-the reviewed responses with their excerpts, the campaign groups, the decisions) into a
-`SummaryContext`; the template and the spreadsheet print its fields and compute nothing.
+`domain.summary_stream.build_summary_context` turns plain facts read from the record (the
+spec, the recipients, the reviewed responses with their excerpts, the campaign groups,
+the decisions) into a `SummaryContext`; the template and the spreadsheet print its fields and compute nothing.
 
 Counting rules:
 - every response counts once in the stance tallies, also when it belongs to a campaign;
@@ -255,44 +255,6 @@ def _clip(text: str, limit: int = EXCERPT_MAX_CHARS) -> str:
     return f"{cut} …"
 
 
-def build_summary_context(
-    *,
-    spec: HearingSpec,
-    specialties: Mapping[str, SpecialtyInfo],
-    id_displays: Mapping[str, str],
-    recipients: Sequence[RecipientFacts],
-    responses: Sequence[ResponseFacts],
-    excerpts: Sequence[ExcerptFacts],
-    decisions: Decisions | None,
-    circulated_on: date | None,
-    effective_date: date | None,
-    as_of: datetime,
-    edition_nb: str = INTERNAL_EDITION_NB,
-) -> SummaryContext:
-    """The summary of `spec`'s hearing from the reviewed responses, at `as_of` (the
-    one-pass `domain.summary_stream.SummaryAccumulator` over the list)."""
-    from domain.summary_stream import SummaryAccumulator
-
-    ordered = sorted(responses, key=lambda r: (r.received_at, r.tracking_number))
-    accumulator = SummaryAccumulator(
-        spec, id_displays, excerpt_response_ids={e.response_id for e in excerpts}
-    )
-    rows = tuple(accumulator.add(r) for r in ordered)
-    first_lines = {r.response_id: r.first_lines for r in ordered}
-    return accumulator.finish(
-        respondents=rows,
-        specialties=specialties,
-        recipients=recipients,
-        excerpts=excerpts,
-        decisions=decisions,
-        circulated_on=circulated_on,
-        effective_date=effective_date,
-        as_of=as_of,
-        wording=first_lines.__getitem__,
-        edition_nb=edition_nb,
-    )
-
-
 def item_summaries(
     spec: HearingSpec,
     specialties: Mapping[str, SpecialtyInfo],
@@ -415,5 +377,4 @@ __all__ = [
     "SpecialtySummary",
     "StanceTally",
     "SummaryContext",
-    "build_summary_context",
 ]

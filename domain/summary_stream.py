@@ -4,7 +4,7 @@ item, specialty and campaign, who answered, the wording each campaign sent most)
 the responses themselves. `finish` gives the `SummaryContext`; its rows come from the
 caller (a tuple, or a spool on disk for a hearing of a million responses).
 
-`domain.summary_context.build_summary_context` is this accumulator over a list: one
+`build_summary_context` is this accumulator over a list: one
 implementation of the counting rules (stated in `domain.summary_context`)."""
 
 from __future__ import annotations
@@ -204,4 +204,40 @@ class SummaryAccumulator:
         )
 
 
-__all__ = ["SummaryAccumulator"]
+def build_summary_context(
+    *,
+    spec: HearingSpec,
+    specialties: Mapping[str, SpecialtyInfo],
+    id_displays: Mapping[str, str],
+    recipients: Sequence[RecipientFacts],
+    responses: Sequence[ResponseFacts],
+    excerpts: Sequence[ExcerptFacts],
+    decisions: Decisions | None,
+    circulated_on: date | None,
+    effective_date: date | None,
+    as_of: datetime,
+    edition_nb: str = INTERNAL_EDITION_NB,
+) -> SummaryContext:
+    """The summary of `spec`'s hearing from the reviewed responses, at `as_of` (the
+    one-pass `domain.summary_stream.SummaryAccumulator` over the list)."""
+    ordered = sorted(responses, key=lambda r: (r.received_at, r.tracking_number))
+    accumulator = SummaryAccumulator(
+        spec, id_displays, excerpt_response_ids={e.response_id for e in excerpts}
+    )
+    rows = tuple(accumulator.add(r) for r in ordered)
+    first_lines = {r.response_id: r.first_lines for r in ordered}
+    return accumulator.finish(
+        respondents=rows,
+        specialties=specialties,
+        recipients=recipients,
+        excerpts=excerpts,
+        decisions=decisions,
+        circulated_on=circulated_on,
+        effective_date=effective_date,
+        as_of=as_of,
+        wording=first_lines.__getitem__,
+        edition_nb=edition_nb,
+    )
+
+
+__all__ = ["SummaryAccumulator", "build_summary_context"]

@@ -137,6 +137,17 @@ def group_new_responses(
     return counts
 
 
+def group_all_new_responses(session: Session, *, actor: str, now: datetime) -> dict[str, Any]:
+    """`group_new_responses` for every hearing (few; each looks up its own pending
+    responses by index): what the import calls after its batches. Counts per case."""
+    done = {}
+    for hearing in session.exec(select(HearingRow).order_by(col(HearingRow.id))).all():
+        counts = group_new_responses(session, row_id(hearing), actor=actor, now=now)
+        if counts["responses"]:
+            done[hearing.case_number] = counts
+    return done
+
+
 def _join_component(
     session: Session,
     hearing: HearingRow,

@@ -15,8 +15,9 @@ from domain.decisions import parse_decisions
 from domain.hearing_spec import parse_hearing_spec
 from domain.letter_building import SpecialtyInfo
 from domain.stance import Stance
-from domain.summary_context import RecipientFacts, RespondentRow, build_summary_context
+from domain.summary_context import RecipientFacts, RespondentRow
 from domain.summary_facts import ExcerptFacts, ResponseFacts
+from domain.summary_stream import build_summary_context
 from fileio.spool import Spool
 from rendering.summary_document import (
     chart_png,
