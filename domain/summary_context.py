@@ -2,7 +2,8 @@
 
 `domain.summary_stream.build_summary_context` turns plain facts read from the record (the
 spec, the recipients, the reviewed responses with their excerpts, the campaign groups,
-the decisions) into a `SummaryContext`; the template and the spreadsheet print its fields and compute nothing.
+the decisions) into a `SummaryContext`; the template and the spreadsheet print its fields
+and compute nothing.
 
 Counting rules:
 - every response counts once in the stance tallies, also when it belongs to a campaign;
