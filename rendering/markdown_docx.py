@@ -57,6 +57,16 @@ class _DocxWriter:
         self.blocks: list[tuple[str, int]] = []  # open markers with their source line
         self.quote_depth = 0
         self.page_break_pending = False
+        self.style_ids: dict[str, str | None] = {}
+
+    def _style_id(self, name: str) -> str | None:
+        """The paragraph style's id, looked up once per document (python-docx looks it
+        up among all styles on every paragraph: most of the time of a long list)."""
+        if name not in self.style_ids:
+            probe = self.document.add_paragraph(style=name)
+            self.style_ids[name] = probe._p.style
+            probe._p.getparent().remove(probe._p)
+        return self.style_ids[name]
 
     def write(self, tokens: Sequence[Token], *, last: bool = True) -> None:
         """Append the blocks of `tokens`; `last=False`: more Markdown follows, so a
@@ -167,7 +177,9 @@ class _DocxWriter:
             else:
                 style = f"List Bullet{suffix}"
             state.fresh_item = False
-        paragraph = self.document.add_paragraph(style=style)
+        paragraph = self.document.add_paragraph()
+        if style is not None:
+            paragraph._p.style = self._style_id(style)
         self._take_page_break(paragraph)
         indent = self.quote_depth + sum(1 for name, _ in self.blocks if name == "indent")
         if indent:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from copy import copy
 from datetime import UTC, date, datetime, time
 from io import BytesIO
 from pathlib import Path
@@ -15,6 +16,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, NamedStyle
+from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.worksheet.worksheet import Worksheet
@@ -139,9 +141,16 @@ class StreamedTable:
         self.sheet = sheet
         self.columns = len(headers)
         self.rows = 0
+        # Each named style resolved once; a cell takes a copy of its (small) style array.
+        self._styles = {name: self._styled(name) for name in (WRAPPED_STYLE, HEADER_STYLE)}
         widths.apply(sheet)
         sheet.freeze_panes = "A2"
         sheet.append([self._cell(h, HEADER_STYLE) for h in headers])
+
+    def _styled(self, name: str) -> StyleArray:
+        probe = WriteOnlyCell(self.sheet)
+        probe.style = name
+        return probe._style
 
     def _cell(self, value: object, style: str) -> WriteOnlyCell:
         cell = WriteOnlyCell(self.sheet)
@@ -152,7 +161,7 @@ class StreamedTable:
                 cell.data_type = "s"
         elif value is not None:
             cell.value = value
-        cell.style = style
+        cell._style = copy(self._styles[style])
         if isinstance(cell.value, str) and is_formula_like(cell.value):
             cell.quotePrefix = True  # shown as text, and text when edited
         return cell
