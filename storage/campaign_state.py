@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import delete, update
+from sqlalchemy import delete, insert, update
 from sqlmodel import Session, col, select
 
 from domain.campaigns import GroupingState, Signature
@@ -133,24 +133,38 @@ def load_state(session: Session, hearing_id: int, batch: Sequence[Signature]) ->
 
 
 def save_state(session: Session, hearing_id: int, state: GroupingState) -> None:
-    """Store what the last batch added to the memory (`state.new_*`), then clear that."""
-    session.add_all(
-        CampaignTextRow(hearing_id=hearing_id, digest=digest.hex(), first_response_id=first)
-        for digest, first in state.new_texts
-    )
-    session.add_all(
-        CampaignRepRow(
-            response_id=rid,
-            hearing_id=hearing_id,
-            runs=state.reps[rid].runs.astype("<u8").tobytes(),
-        )
-        for rid in state.new_reps
-    )
-    session.add_all(
-        CampaignKeyRow(hearing_id=hearing_id, key=_signed(key), rep_id=rep)
-        for key, rep in state.new_postings
-    )
-    session.flush()
+    """Store what the last batch added to the memory (`state.new_*`), then clear that.
+    Plain multi-row inserts: a batch adds thousands of run keys."""
+    rows: list[tuple[type, list[dict[str, object]]]] = [
+        (
+            CampaignTextRow,
+            [
+                {"hearing_id": hearing_id, "digest": digest.hex(), "first_response_id": first}
+                for digest, first in state.new_texts
+            ],
+        ),
+        (
+            CampaignRepRow,
+            [
+                {
+                    "response_id": rid,
+                    "hearing_id": hearing_id,
+                    "runs": state.reps[rid].runs.astype("<u8").tobytes(),
+                }
+                for rid in state.new_reps
+            ],
+        ),
+        (
+            CampaignKeyRow,
+            [
+                {"hearing_id": hearing_id, "key": _signed(key), "rep_id": rep}
+                for key, rep in state.new_postings
+            ],
+        ),
+    ]
+    for table, values in rows:
+        for start in range(0, len(values), 5000):
+            session.execute(insert(table), values[start : start + 5000])
     state.new_texts, state.new_reps, state.new_postings = [], [], []
 
 
