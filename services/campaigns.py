@@ -112,12 +112,16 @@ def group_new_responses(
     campaign_scanned_at` unset, by its index), oldest id first, without regrouping the
     rest: each is compared with the stored first texts and representatives it can meet,
     then joins a group, starts one, or merges two. The groups equal those of
-    `group_campaigns` on the same responses. Call it after each imported batch."""
+    `group_campaigns` on the same responses. Call it after each imported batch. A
+    hearing grouped before this memory was stored is regrouped whole, once."""
     hearing = session.get(HearingRow, hearing_id)
     if hearing is None:
         raise ValueError(f"no hearing {hearing_id}")
-    quoted = proposal_text(hearing.spec_json)
     counts = {"responses": 0, "joined": 0, "new_groups": 0}
+    if campaign_state.grouped_without_memory(session, hearing_id):
+        groups = group_campaigns(session, hearing.case_number, actor=actor, now=now)
+        return {**counts, "regrouped": len(groups)}
+    quoted = proposal_text(hearing.spec_json)
     while pending := campaign_state.pending_responses(session, hearing_id, batch):
         texts = signatures([(rid, body) for rid, body, auto in pending if not auto], quoted)
         state = campaign_state.load_state(session, hearing_id, texts)

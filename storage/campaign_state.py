@@ -69,6 +69,18 @@ def mark_hearing_scanned(session: Session, hearing_id: int, now: datetime | None
     )
 
 
+def grouped_without_memory(session: Session, hearing_id: int) -> bool:
+    """The hearing has campaign groups but no stored memory (grouped before migration
+    0006): only a full regroup can continue from there."""
+    has_groups = session.exec(
+        select(CampaignGroupRow.id).where(col(CampaignGroupRow.hearing_id) == hearing_id).limit(1)
+    ).first()
+    has_memory = session.exec(
+        select(CampaignTextRow.id).where(col(CampaignTextRow.hearing_id) == hearing_id).limit(1)
+    ).first()
+    return has_groups is not None and has_memory is None
+
+
 def reset_state(session: Session, hearing_id: int) -> None:
     """Forget what the grouping remembers of the hearing (before grouping it again)."""
     for table in (CampaignKeyRow, CampaignRepRow, CampaignTextRow):

@@ -16,6 +16,7 @@ from benchmarks.campaigns import generate_hard
 from domain.campaigns import group_near_duplicates
 from services import campaigns
 from services.hearings import get_hearing
+from storage import campaign_state
 from storage.db import read_session, write_session
 from storage.intake_models import ResponseRow
 from storage.review_models import CampaignGroupRow, CampaignMemberRow
@@ -102,3 +103,24 @@ def test_nothing_new_changes_nothing_and_a_late_copy_joins_its_group(engine):
     assert done == {"responses": 1, "joined": 1, "new_groups": 0}
     after = _stored_groups(engine)
     assert largest | {late} in after and len(after) == len(before)
+
+
+def test_a_hearing_grouped_before_the_memory_was_stored_is_regrouped_once(engine):
+    case = create(engine)
+    with read_session(engine) as session:
+        hearing_id = row_id(get_hearing(session, case))
+    texts, _, _ = generate_hard(100, seed=4, sizes=(15,), quoting=0)
+    insert_responses(engine, hearing_id, texts)
+    with write_session(engine) as session:
+        campaigns.group_campaigns(session, case, actor="test", now=NOW)
+    before = _stored_groups(engine)
+    with write_session(engine) as session:  # as a database upgraded by migration 0006
+        campaign_state.reset_state(session, hearing_id)
+        campaign_state.mark_hearing_scanned(session, hearing_id, None)
+    with write_session(engine) as session:
+        done = campaigns.group_new_responses(session, hearing_id, actor="t", now=NOW)
+    assert done["regrouped"] == len(before) == 1
+    assert _stored_groups(engine) == before
+    with write_session(engine) as session:
+        again = campaigns.group_new_responses(session, hearing_id, actor="t", now=NOW)
+    assert again == {"responses": 0, "joined": 0, "new_groups": 0}
