@@ -135,13 +135,16 @@ def child(args: list[str]) -> dict:
     return stage(name, url, work)  # summary, publication: blobs and letters under `work`
 
 
-def project(results: dict[str, dict], measured: int, speedup: float) -> list[str]:
-    """The projected seconds per stage and in all at each target size, 1 and 2 workers."""
+def project(
+    results: dict[str, dict], measured: int, speedup: float, key: str = "seconds"
+) -> list[str]:
+    """The projected time per stage and in all at each target size, 1 and 2 workers,
+    from the stages' wall seconds (`key` "seconds") or CPU seconds ("cpu_seconds")."""
     lines = []
     for target in TARGETS:
         scale = target / measured
         for workers, factor in ((1, 1.0), (2, speedup)):
-            times = {s: results[s]["seconds"] * scale for s in STAGES}
+            times = {s: results[s][key] * scale for s in STAGES}
             times["import"] /= factor
             total = sum(times.values())
             parts = ", ".join(f"{s} {times[s] / 60:.0f} min" for s in STAGES)
@@ -220,6 +223,12 @@ def main() -> None:
     print(f"end to end at {args.responses}: {total / 60:.1f} min")
     print(f"projection (linear per stage; import / {args.import_speedup:.2f} with 2 workers):")
     for line in project(results, args.responses, args.import_speedup):
+        print("  " + line)
+    print(
+        "the same from the stages' CPU seconds (what an idle machine would take, without "
+        "PostgreSQL's own CPU and without waiting for the disk):"
+    )
+    for line in project(results, args.responses, args.import_speedup, "cpu_seconds"):
         print("  " + line)
     print(f"load average at end: {os.getloadavg()[0]:.1f}")
     sys.stdout.flush()
