@@ -36,7 +36,7 @@ from sqlmodel import Session, col, select
 
 from domain.calendar import OSLO
 from domain.cells import csv_cell
-from domain.email_intake import ParsedMessage, parse_message
+from domain.email_intake import AddressedTo, ParsedMessage, read_addressed_to
 from domain.errors import UserError
 from domain.mail_names import safe_attachment_name
 from domain.response_masking import ResponseMasker
@@ -151,7 +151,7 @@ def _responses(
 def response_masker(
     response: ResponseRow,
     attachments: Sequence[ResponseAttachmentRow],
-    parsed: ParsedMessage | None = None,
+    parsed: AddressedTo | ParsedMessage | None = None,
 ) -> ResponseMasker | None:
     """The masking of a private person's response (None for an organisation): learnt
     from its header lines, body, attachment texts and file names."""
@@ -169,7 +169,7 @@ def _local(moment: datetime | None) -> str:
     return (from_db(moment) or moment).astimezone(OSLO).strftime("%d.%m.%Y %H:%M")
 
 
-def message_text(response: ResponseRow, parsed: ParsedMessage | None) -> str:
+def message_text(response: ResponseRow, parsed: AddressedTo | ParsedMessage | None) -> str:
     """Header lines and the text of the message, as a reader sees them."""
     sender = response.from_name or ""
     if response.from_address:
@@ -291,8 +291,7 @@ def _export_response(
     sender = PRIVATE_NB if private else (response.organisation or response.from_name or "")
     folder = safe_attachment_name(f"{number} {sender}", 0)
     raw = _blob(store, raw_sha256, response)
-    outcome = parse_message(raw)
-    parsed = outcome if isinstance(outcome, ParsedMessage) else None
+    parsed = read_addressed_to(raw)  # the header lines shown; the parts are not needed
     mask = response_masker(response, attachments, parsed)
     files: list[str] = []
 
