@@ -27,7 +27,7 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Generic, TypeVar
 
@@ -223,7 +223,7 @@ class _Letter:
     runs: np.ndarray  # hashed word `RUN_WORDS`-shingles in text order
     runs_sorted: np.ndarray  # the same, distinct and sorted
 
-    def keys(self) -> list[int]:
+    def index_keys(self) -> list[int]:
         """The letter's index keys: the shingles whose hash falls in a fixed sample (one
         in `KEY_SAMPLE`), the same in every text that holds the run."""
         sampled = self.runs_sorted[self.runs_sorted % np.uint64(KEY_SAMPLE) == 0]
@@ -233,6 +233,85 @@ class _Letter:
 def letter(index: int, words: Sequence[str]) -> _Letter:
     runs = shingle_sequence(words, RUN_WORDS)
     return _Letter(index, runs, np.unique(runs))
+
+
+@dataclass(frozen=True)
+class Signature:
+    """What the grouping compares of one text: its normalised words' digest and runs, or
+    nothing (`digest` None) for a text too short to be grouped."""
+
+    id: int
+    digest: bytes | None
+    runs: np.ndarray
+
+    def letter(self) -> _Letter:
+        return _Letter(self.id, self.runs, np.unique(self.runs))
+
+
+def signatures(
+    texts: Iterable[tuple[int, str]], quoted: str = "", min_words: int = MIN_WORDS
+) -> list[Signature]:
+    """The signature of each (id, text), after the passages quoted from `quoted` are taken
+    out (quoting the hearing's own proposal makes no campaign)."""
+    quotation = np.unique(shingle_sequence(text_words(quoted), QUOTE_WORDS))
+    found = []
+    for key, text in texts:
+        words = without_quotation(comparison_words(text), quotation)
+        if len(words) < min_words:
+            found.append(Signature(key, None, np.zeros(0, dtype=np.uint64)))
+            continue
+        digest = hashlib.sha256(" ".join(words).encode("utf-8")).digest()
+        found.append(Signature(key, digest, shingle_sequence(words, RUN_WORDS)))
+    return found
+
+
+@dataclass
+class GroupingState:
+    """What the grouping remembers of the texts it has seen: the first text of each
+    normalised wording, the representatives' runs, the index of sampled run keys, and
+    which texts are joined (union-find, the smallest id the root). The whole of it when
+    grouping at once; the slice a batch touches when grouping as responses arrive. The
+    lists `new_*` say what a batch added, for the caller to store."""
+
+    first_of_text: dict[bytes, int] = field(default_factory=dict)
+    reps: dict[int, _Letter] = field(default_factory=dict)
+    postings: dict[int, int | list[int]] = field(default_factory=dict)
+    joined: _UnionFind = field(default_factory=lambda: _UnionFind())
+    new_texts: list[tuple[bytes, int]] = field(default_factory=list)
+    new_reps: list[int] = field(default_factory=list)
+    new_postings: list[tuple[int, int]] = field(default_factory=list)
+
+    def add(self, batch: Sequence[Signature], threshold: float = DEFAULT_THRESHOLD) -> None:
+        """Take in `batch` (ids increasing, after every id already seen): each text joins
+        the first text of its wording, or the representatives it copies."""
+        distinct: list[_Letter] = []
+        for text in batch:
+            if text.digest is None:
+                continue
+            first = self.first_of_text.get(text.digest)
+            if first is not None:
+                self.joined.union(first, text.id)
+                continue
+            self.first_of_text[text.digest] = text.id
+            self.new_texts.append((text.digest, text.id))
+            distinct.append(text.letter())
+        _join_copies(distinct, self, threshold)
+
+    def remember(self, text: int, root: int) -> None:
+        """Text `text` is (already) joined to `root`, the smallest id of its group."""
+        self.joined.parent.setdefault(root, root)
+        if text != root:
+            self.joined.parent[text] = root
+
+    def root(self, text: int) -> int:
+        return self.joined.find(text)
+
+    def groups(self) -> dict[int, list[int]]:
+        """The joined texts by root (the smallest id), each list in id order."""
+        members: dict[int, list[int]] = {}
+        for index in sorted(self.joined.parent):
+            members.setdefault(self.joined.find(index), []).append(index)
+        return members
 
 
 def group_near_duplicates(
@@ -247,30 +326,15 @@ def group_near_duplicates(
 
     Two texts are copies when they share runs of words (`is_copy`), after the passages
     they quote from `quoted` (the hearing's own proposal: quoting it makes no campaign)
-    are taken out. Deterministic for the same input order."""
+    are taken out. Deterministic for the same input order; the same as `GroupingState`
+    fed the texts in any number of batches."""
     pairs = list(texts.items()) if isinstance(texts, Mapping) else list(texts)
     keys = [key for key, _ in pairs]
-    uf = _UnionFind()
-    quotation = np.unique(shingle_sequence(text_words(quoted), QUOTE_WORDS))
-    first_of_text: dict[bytes, int] = {}
-    distinct: list[_Letter] = []
-    for index, (_, text) in enumerate(pairs):
-        words = without_quotation(comparison_words(text), quotation)
-        if len(words) < min_words:
-            continue
-        digest = hashlib.sha256(" ".join(words).encode("utf-8")).digest()
-        if digest in first_of_text:
-            uf.union(first_of_text[digest], index)
-            continue
-        first_of_text[digest] = index
-        distinct.append(letter(index, words))
-    _join_copies(distinct, uf, threshold)
-    members: dict[int, list[int]] = {}
-    for index in list(uf.parent):
-        members.setdefault(uf.find(index), []).append(index)
+    state = GroupingState()
+    state.add(signatures(enumerate(text for _, text in pairs), quoted, min_words), threshold)
     groups = [
-        CampaignGroup(tuple(keys[i] for i in sorted(found)))
-        for found in members.values()
+        CampaignGroup(tuple(keys[i] for i in found))
+        for found in state.groups().values()
         if len(found) >= min_size
     ]
     order = {key: position for position, key in enumerate(keys)}
@@ -293,17 +357,16 @@ def is_copy(more: Overlap, less: Overlap, threshold: float = DEFAULT_THRESHOLD) 
     return less.share >= BOTH_SHARE and less.shared >= BOTH_SHARED
 
 
-def _join_copies(distinct: list[_Letter], uf: _UnionFind, threshold: float) -> None:
-    """Union the distinct texts that are copies of each other.
+def _join_copies(distinct: list[_Letter], state: GroupingState, threshold: float) -> None:
+    """Union the distinct texts that are copies of each other or of a representative.
 
     Candidates come from an index of sampled run keys over representatives; the few
     sharing most keys are verified. A text that matches no representative closely
     becomes one, so copies that drifted still find their group; a posting list stops
     growing at `KEY_POSTINGS` (a campaign's common runs need no more representatives)."""
-    postings: dict[int, int | list[int]] = {}
-    reps: dict[int, _Letter] = {}
+    postings = state.postings
     for text in distinct:
-        keys = text.keys()
+        keys = text.index_keys()
         counts: dict[int, int] = {}
         for key in keys:
             found = postings.get(key)
@@ -312,17 +375,20 @@ def _join_copies(distinct: list[_Letter], uf: _UnionFind, threshold: float) -> N
         best = 0.0
         ranked = sorted(counts, key=lambda rep: (-counts[rep], rep))[:VERIFY_TOP]
         for rep in ranked:
-            more, less = similarity(text, reps[rep])
+            more, less = similarity(text, state.reps[rep])
             if is_copy(more, less, threshold):
-                uf.union(rep, text.index)
+                state.joined.union(rep, text.index)
             best = max(best, more.share)
         if best < REPRESENT_BELOW:
-            reps[text.index] = text
+            state.reps[text.index] = text
+            state.new_reps.append(text.index)
             for key in keys:
-                _post(postings, key, text.index)
+                if _post(postings, key, text.index):
+                    state.new_postings.append((key, text.index))
 
 
-def _post(postings: dict[int, int | list[int]], key: int, index: int) -> None:
+def _post(postings: dict[int, int | list[int]], key: int, index: int) -> bool:
+    """Add `index` to the key's posting list unless it is full; True if added."""
     found = postings.get(key)
     if found is None:
         postings[key] = index  # most keys belong to one text: no list for them
@@ -330,14 +396,21 @@ def _post(postings: dict[int, int | list[int]], key: int, index: int) -> None:
         postings[key] = [found, index]
     elif len(found) < KEY_POSTINGS:
         found.append(index)
+    else:
+        return False
+    return True
 
 
 __all__ = [
     "DEFAULT_THRESHOLD",
+    "KEY_POSTINGS",
     "MIN_WORDS",
     "CampaignGroup",
+    "GroupingState",
+    "Signature",
     "comparison_words",
     "group_near_duplicates",
     "letter_body",
     "shingle_hashes",
+    "signatures",
 ]

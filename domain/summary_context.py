@@ -1,8 +1,9 @@
 """What the høringsoppsummering shows, and "you said, we did": frozen, display-ready values.
 
-`build_summary_context` turns plain facts read from the record (the spec, the recipients,
-the reviewed responses with their excerpts, the campaign groups, the decisions) into a
-`SummaryContext`; the template and the spreadsheet print its fields and compute nothing.
+`domain.summary_stream.build_summary_context` turns plain facts read from the record (the
+spec, the recipients, the reviewed responses with their excerpts, the campaign groups,
+the decisions) into a `SummaryContext`; the template and the spreadsheet print its fields
+and compute nothing.
 
 Counting rules:
 - every response counts once in the stance tallies, also when it belongs to a campaign;
@@ -15,12 +16,11 @@ Counting rules:
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
-from domain.calendar import oslo_date
 from domain.decision_basis import split_by_basis
 from domain.decisions import Decisions
 from domain.hearing_spec import HearingSpec
@@ -74,6 +74,61 @@ class RespondentRow:
     def items_nb(self) -> str:
         return ", ".join(self.items) if self.items else WHOLE_HEARING_NB.lower()
 
+    def as_record(self) -> tuple[object, ...]:
+        """The row as plain values (to spool it to disk); `from_record` reads it back."""
+        return (
+            self.tracking_number,
+            self.respondent,
+            self.organisation,
+            self.received.toordinal(),
+            self.late,
+            self.stance.value if self.stance else None,
+            self.items,
+            self.specialties,
+            self.note,
+            self.campaign,
+        )
+
+    @classmethod
+    def from_record(cls, record: tuple[Any, ...]) -> RespondentRow:
+        number, who, organisation, received, late, stance, items, specialties, note, campaign = (
+            record
+        )
+        return cls(
+            tracking_number=number,
+            respondent=who,
+            organisation=organisation,
+            received=date.fromordinal(received),
+            late=late,
+            stance=Stance(stance) if stance else None,
+            items=items,
+            specialties=specialties,
+            note=note,
+            campaign=campaign,
+        )
+
+
+class RowView(Collection[RespondentRow]):
+    """The rows of `source` that pass `keep`, read from `source` each time (no copy)."""
+
+    def __init__(
+        self, source: Collection[RespondentRow], keep: Callable[[RespondentRow], bool]
+    ) -> None:
+        self.source = source
+        self.keep = keep
+
+    def __iter__(self) -> Iterator[RespondentRow]:
+        return (row for row in self.source if self.keep(row))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __bool__(self) -> bool:
+        return any(True for _ in self)
+
+    def __contains__(self, row: object) -> bool:
+        return any(each == row for each in self)
+
 
 @dataclass(frozen=True, kw_only=True)
 class ConsultedParty:
@@ -119,7 +174,7 @@ class CampaignSummary:
     size: int
     stance: Stance | None
     excerpt: str
-    respondents: tuple[str, ...]
+    senders: tuple[tuple[str, int], ...]  # each sender once, with how often it sent
     tracking_numbers: tuple[str, ...]
 
     @property
@@ -152,7 +207,7 @@ class SummaryContext:
     circulated_on: date | None
     deadline: date
     consulted: tuple[ConsultedGroup, ...]
-    respondents: tuple[RespondentRow, ...]
+    respondents: Collection[RespondentRow]  # a tuple, or a spool on disk (never copied)
     not_answered: tuple[str, ...]
     overall: StanceTally
     units: StanceTally  # a campaign counted as one innspill
@@ -170,13 +225,13 @@ class SummaryContext:
     edition_nb: str = INTERNAL_EDITION_NB  # internal (names) or public (masked)
 
     @property
-    def late(self) -> tuple[RespondentRow, ...]:
-        return tuple(r for r in self.respondents if r.late)
+    def late(self) -> RowView:
+        return RowView(self.respondents, lambda r: r.late)
 
     @property
-    def individual_respondents(self) -> tuple[RespondentRow, ...]:
+    def individual_respondents(self) -> RowView:
         """Respondents outside campaigns (a campaign is listed as one group)."""
-        return tuple(r for r in self.respondents if r.campaign is None)
+        return RowView(self.respondents, lambda r: r.campaign is None)
 
     @property
     def consulted_count(self) -> int:
@@ -205,142 +260,36 @@ def _clip(text: str, limit: int = EXCERPT_MAX_CHARS) -> str:
     return f"{cut} …"
 
 
-def build_summary_context(
-    *,
-    spec: HearingSpec,
-    specialties: Mapping[str, SpecialtyInfo],
-    id_displays: Mapping[str, str],
-    recipients: Sequence[RecipientFacts],
-    responses: Sequence[ResponseFacts],
-    excerpts: Sequence[ExcerptFacts],
-    decisions: Decisions | None,
-    circulated_on: date | None,
-    effective_date: date | None,
-    as_of: datetime,
-    edition_nb: str = INTERNAL_EDITION_NB,
-) -> SummaryContext:
-    """The summary of `spec`'s hearing from the reviewed responses, at `as_of`."""
-    ordered = sorted(responses, key=lambda r: (r.received_at, r.tracking_number))
-    item_specialty = {item.ref: item.catalogue_code for item in spec.items}
-    numbers = sorted({r.campaign for r in responses if r.campaign is not None})
-    campaign_labels = {n: CAMPAIGN_LABEL_NB.format(number=n) for n in numbers}
-    by_id = {r.response_id: r for r in ordered}
-
-    rows = _respondent_rows(ordered, id_displays, item_specialty, campaign_labels)
-    reviewed = [r for r in ordered if r.stance is not None]
-    overall = StanceTally.of(r.stance for r in reviewed if r.stance)
-    units = _units(reviewed)
-
-    answered_keys = {r.stakeholder_key for r in ordered if r.stakeholder_key}
-    consulted = _consulted(recipients, answered_keys)
-    not_answered = tuple(p.name for g in consulted for p in g.parties if not p.answered)
-
-    views = _views(excerpts, by_id)
-    item_summaries = _item_summaries(spec, specialties, id_displays, decisions, ordered, views)
-    specialty_summaries = _specialty_summaries(spec, specialties, reviewed)
-    whole = StanceTally.of(r.stance for r in reviewed if r.stance and not r.items)
-    campaigns = _campaigns(ordered, campaign_labels)
-    you_said = _you_said(item_summaries)
-    return SummaryContext(
-        case_number=spec.case,
-        title=spec.title,
-        letter_date=oslo_date(as_of),
-        circulated_on=circulated_on,
-        deadline=spec.deadline,
-        consulted=consulted,
-        respondents=rows,
-        not_answered=not_answered,
-        overall=overall,
-        units=units,
-        unreviewed=len(ordered) - len(reviewed),
-        whole_hearing=whole,
-        items=tuple(item_summaries),
-        specialties=specialty_summaries,
-        campaigns=campaigns,
-        decided_on=decisions.decided_on if decisions else None,
-        effective_date=effective_date,
-        decision_summary=(decisions.summary or "") if decisions else "",
-        you_said_we_did=you_said,
-        general_views=views.get(None, ()),
-        case_officer=spec.case_officer.name,
-        edition_nb=edition_nb,
-    )
-
-
-def _respondent_rows(
-    ordered: Sequence[ResponseFacts],
-    id_displays: Mapping[str, str],
-    item_specialty: Mapping[str, str],
-    campaign_labels: Mapping[int, str],
-) -> tuple[RespondentRow, ...]:
-    return tuple(
-        RespondentRow(
-            tracking_number=r.tracking_number,
-            respondent=r.respondent,
-            organisation=r.organisation,
-            received=oslo_date(r.received_at),
-            late=r.late,
-            stance=r.stance,
-            items=tuple(id_displays.get(ref, ref) for ref in r.items),
-            specialties=tuple(dict.fromkeys(item_specialty[i] for i in r.items)),
-            note=r.note,
-            campaign=campaign_labels.get(r.campaign) if r.campaign is not None else None,
-        )
-        for r in ordered
-    )
-
-
-def _item_summaries(
+def item_summaries(
     spec: HearingSpec,
     specialties: Mapping[str, SpecialtyInfo],
     id_displays: Mapping[str, str],
     decisions: Decisions | None,
-    ordered: Sequence[ResponseFacts],
+    tallies: Mapping[str, StanceTally],
+    respondents: Mapping[str, tuple[str, ...]],
     views: Mapping[str | None, tuple[Excerpt, ...]],
-) -> list[ItemSummary]:
-    reviewed = [r for r in ordered if r.stance is not None]
-    item_summaries = []
+) -> tuple[ItemSummary, ...]:
+    """Each change item with its tally, who addressed it, its excerpts and decision."""
+    summaries = []
     for item in spec.items:
         decision = decisions.for_item(item.ref) if decisions else None
-        item_summaries.append(
+        summaries.append(
             ItemSummary(
                 ref=item.ref,
                 goal_id_display=id_displays.get(item.ref, item.ref),
                 specialty_prefix=item.catalogue_code,
                 specialty_name=specialties[item.catalogue_code].name,
-                tally=StanceTally.of(
-                    r.stance for r in reviewed if r.stance and item.ref in r.items
-                ),
-                respondents=tuple(
-                    dict.fromkeys(r.respondent for r in ordered if item.ref in r.items)
-                ),
+                tally=tallies[item.ref],
+                respondents=respondents[item.ref],
                 views=views.get(item.ref, ()),
                 decision=Decision(decision.decision.value) if decision else None,
                 assessment=decision.assessment if decision else None,
             )
         )
-    return item_summaries
+    return tuple(summaries)
 
 
-def _specialty_summaries(
-    spec: HearingSpec, specialties: Mapping[str, SpecialtyInfo], reviewed: Sequence[ResponseFacts]
-) -> tuple[SpecialtySummary, ...]:
-    item_specialty = {item.ref: item.catalogue_code for item in spec.items}
-    return tuple(
-        SpecialtySummary(
-            prefix=prefix,
-            name=specialties[prefix].name,
-            tally=StanceTally.of(
-                r.stance
-                for r in reviewed
-                if r.stance and any(item_specialty[i] == prefix for i in r.items)
-            ),
-        )
-        for prefix in dict.fromkeys(item.catalogue_code for item in spec.items)
-    )
-
-
-def _you_said(item_summaries: Sequence[ItemSummary]) -> tuple[DecisionItem, ...]:
+def you_said_we_did(item_summaries: Sequence[ItemSummary]) -> tuple[DecisionItem, ...]:
     said = []
     for s in item_summaries:
         if s.decision is None:
@@ -360,21 +309,7 @@ def _you_said(item_summaries: Sequence[ItemSummary]) -> tuple[DecisionItem, ...]
     return tuple(said)
 
 
-def _units(reviewed: Sequence[ResponseFacts]) -> StanceTally:
-    """Stances with each campaign counted once (by the stance of its first member)."""
-    seen: set[int] = set()
-    stances: list[Stance] = []
-    for response in reviewed:
-        if response.campaign is not None:
-            if response.campaign in seen:
-                continue
-            seen.add(response.campaign)
-        assert response.stance is not None
-        stances.append(response.stance)
-    return StanceTally.of(stances)
-
-
-def _consulted(
+def consulted_groups(
     recipients: Sequence[RecipientFacts], answered: set[str]
 ) -> tuple[ConsultedGroup, ...]:
     groups = []
@@ -397,7 +332,7 @@ def _consulted(
     return tuple(groups)
 
 
-def _views(
+def excerpt_views(
     excerpts: Sequence[ExcerptFacts], by_id: Mapping[int, ResponseFacts]
 ) -> dict[str | None, tuple[Excerpt, ...]]:
     """Excerpts per item ref (None: about the whole hearing), in the order received.
@@ -430,26 +365,9 @@ def _views(
     }
 
 
-def _campaigns(
-    ordered: Sequence[ResponseFacts], labels: Mapping[int, str]
-) -> tuple[CampaignSummary, ...]:
-    summaries = []
-    for number, label in labels.items():
-        members = [r for r in ordered if r.campaign == number]
-        stances = {m.stance for m in members}
-        # The wording most members sent, not one member's personal edit.
-        common = Counter(m.first_lines for m in members).most_common(1)[0][0]
-        summaries.append(
-            CampaignSummary(
-                label=label,
-                size=len(members),
-                stance=stances.pop() if len(stances) == 1 else None,
-                excerpt=_clip(common, 400),
-                respondents=tuple(m.respondent for m in members),
-                tracking_numbers=tuple(m.tracking_number for m in members),
-            )
-        )
-    return tuple(summaries)
+def campaign_excerpt(common: str) -> str:
+    """The passage shown for a campaign: the wording most members sent, clipped."""
+    return _clip(common, 400)
 
 
 __all__ = [
@@ -465,8 +383,8 @@ __all__ = [
     "RecipientFacts",
     "RespondentRow",
     "ResponseFacts",
+    "RowView",
     "SpecialtySummary",
     "StanceTally",
     "SummaryContext",
-    "build_summary_context",
 ]

@@ -15,7 +15,7 @@ from prefect.cache_policies import NO_CACHE
 from domain.decisions import parse_decisions
 from domain.stance import STANCE_ORDER
 from flows.params import AsOf, iso
-from services import publication, review, runtime, summary
+from services import campaigns, publication, review, runtime, summary
 from services.files import read_text_file
 from storage.blobs import BlobStore
 from storage.db import read_session, write_session
@@ -63,6 +63,16 @@ def group_campaigns_task(case: str, actor: str, as_of: str | None) -> list[dict]
     now = runtime.as_of_moment(as_of)
     with write_session(runtime.engine()) as session:
         return review.group_campaigns(session, case, actor=actor, now=now)
+
+
+@task(name="group-new-responses", cache_policy=NO_CACHE)
+def group_new_responses_task(as_of: str | None, actor: str = "prefect") -> dict:
+    """Group the responses filed since the last grouping, in every hearing, without
+    regrouping the rest (`services.campaigns.group_new_responses`). The import calls
+    it after its batches."""
+    now = runtime.as_of_moment(as_of)
+    with write_session(runtime.engine()) as session:
+        return campaigns.group_all_new_responses(session, actor=actor, now=now)
 
 
 @flow(name="group-campaigns", flow_run_name="group campaigns {case}")

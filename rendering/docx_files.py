@@ -7,8 +7,12 @@ context always gives the same bytes and the same sha256.
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, time
 from io import BytesIO
+from pathlib import Path
+from typing import BinaryIO
 from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
 
 from docx import Document
@@ -21,6 +25,8 @@ from docx.shared import Cm, Pt
 from rendering.markdown_docx import markdown_to_docx
 
 AUTHOR = "Helsedirektoratet"
+_IN_MEMORY = 1 << 22  # zip entries up to 4 MiB are copied whole, larger ones streamed
+_COPY = 1 << 20
 LANGUAGE = "nb-NO"
 
 
@@ -80,13 +86,32 @@ def build_docx(markdown: str, *, title: str, subject: str, day: date) -> bytes:
 def normalise_zip(data: bytes, day: date) -> bytes:
     """Rewrite an OOXML zip with every entry dated `day` 00:00 and the same attributes,
     keeping the entry order ([Content_Types].xml first)."""
-    stamp = (day.year, day.month, day.day, 0, 0, 0)
     output = BytesIO()
-    with ZipFile(BytesIO(data)) as source, ZipFile(output, "w", ZIP_DEFLATED) as target:
-        for info in source.infolist():
+    normalise_zip_file(BytesIO(data), output, day)
+    return output.getvalue()
+
+
+def normalise_zip_file(
+    source: Path | BinaryIO,
+    target: BinaryIO,
+    day: date,
+    replace: Mapping[str, Callable[[BinaryIO], None]] | None = None,
+) -> None:
+    """`normalise_zip` from file to file, entry by entry (any size); `replace[name]`
+    writes that entry's content instead of copying it."""
+    stamp = (day.year, day.month, day.day, 0, 0, 0)
+    replace = replace or {}
+    with ZipFile(source) as archive, ZipFile(target, "w", ZIP_DEFLATED) as output:
+        for info in archive.infolist():
             entry = ZipInfo(info.filename, date_time=stamp)
             entry.compress_type = ZIP_DEFLATED
             entry.create_system = 0
             entry.external_attr = 0
-            target.writestr(entry, source.read(info.filename))
-    return output.getvalue()
+            if info.filename in replace:
+                with output.open(entry, "w", force_zip64=True) as stream:
+                    replace[info.filename](stream)  # type: ignore[arg-type]
+            elif info.file_size < _IN_MEMORY:
+                output.writestr(entry, archive.read(info.filename))
+            else:
+                with archive.open(info) as part, output.open(entry, "w", force_zip64=True) as out:
+                    shutil.copyfileobj(part, out, _COPY)

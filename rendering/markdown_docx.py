@@ -13,7 +13,7 @@ its own paragraph:
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +35,7 @@ class LetterTemplateError(UserError):
 _PARSER = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
 _MARKER = re.compile(r"^\[\[(/?)(lines|indent|pagebreak)\]\]$")
 _BLOCK_MARKERS = ("lines", "indent")
+_CUT_BEFORE = re.compile(r"^(?:- |#{1,6} )")
 _INDENT = Cm(1)
 _CHAR_WIDTH = Cm(0.23)  # an average Arial 11 character, generously
 _CELL_PADDING = Cm(0.4)
@@ -56,8 +57,20 @@ class _DocxWriter:
         self.blocks: list[tuple[str, int]] = []  # open markers with their source line
         self.quote_depth = 0
         self.page_break_pending = False
+        self.style_ids: dict[str, str | None] = {}
 
-    def write(self, tokens: Sequence[Token]) -> None:
+    def _style_id(self, name: str) -> str | None:
+        """The paragraph style's id, looked up once per document (python-docx looks it
+        up among all styles on every paragraph: most of the time of a long list)."""
+        if name not in self.style_ids:
+            probe = self.document.add_paragraph(style=name)
+            self.style_ids[name] = probe._p.style
+            probe._p.getparent().remove(probe._p)
+        return self.style_ids[name]
+
+    def write(self, tokens: Sequence[Token], *, last: bool = True) -> None:
+        """Append the blocks of `tokens`; `last=False`: more Markdown follows, so a
+        marker block may stay open."""
         i = 0
         while i < len(tokens):
             token = tokens[i]
@@ -87,6 +100,10 @@ class _DocxWriter:
                 continue
             self._structure(token)
             i += 1
+        if last:
+            self.close()
+
+    def close(self) -> None:
         if self.blocks:
             name, line = self.blocks[-1]
             raise LetterTemplateError(
@@ -160,7 +177,9 @@ class _DocxWriter:
             else:
                 style = f"List Bullet{suffix}"
             state.fresh_item = False
-        paragraph = self.document.add_paragraph(style=style)
+        paragraph = self.document.add_paragraph()
+        if style is not None:
+            paragraph._p.style = self._style_id(style)
         self._take_page_break(paragraph)
         indent = self.quote_depth + sum(1 for name, _ in self.blocks if name == "indent")
         if indent:
@@ -324,3 +343,39 @@ def _set_column_widths(
 def markdown_to_docx(markdown: str, document: DocxDocument) -> None:
     """Append the restricted Markdown `markdown` to `document` (see the module doc)."""
     _DocxWriter(document).write(_PARSER.parse(markdown))
+
+
+class MarkdownPieces:
+    """`markdown_to_docx` for Markdown that comes in pieces (a summary of a million
+    responses): each piece ends where a block ends (see `markdown_pieces`), and open
+    marker blocks and a pending page break carry over to the next piece."""
+
+    def __init__(self, document: DocxDocument) -> None:
+        self._writer = _DocxWriter(document)
+
+    def add(self, markdown: str) -> None:
+        self._writer.write(_PARSER.parse(markdown), last=False)
+
+    def close(self) -> None:
+        self._writer.close()
+
+
+def markdown_pieces(text: Iterable[str], lines: int = 2000) -> Iterator[str]:
+    """The Markdown streamed in `text` (fragments of any size) cut into pieces of about
+    `lines` lines, each cut before a bullet item or a heading at the start of a line
+    (outside fenced code), where no block continues across the cut."""
+    buffer: list[str] = []
+    fenced = False
+    pending = ""
+    for fragment in text:
+        pending += fragment
+        *complete, pending = pending.split("\n")
+        for line in complete:
+            if line.startswith(("```", "~~~")):
+                fenced = not fenced
+            if len(buffer) >= lines and not fenced and _CUT_BEFORE.match(line):
+                yield "\n".join(buffer) + "\n"
+                buffer = []
+            buffer.append(line)
+    buffer.append(pending)
+    yield "\n".join(buffer)

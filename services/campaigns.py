@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, update
-from sqlmodel import Session, col
+from sqlalchemy import delete, func, update
+from sqlmodel import Session, col, select
 
-from domain.campaigns import DEFAULT_THRESHOLD, group_near_duplicates
+from domain.campaigns import DEFAULT_THRESHOLD, GroupingState, signatures
 from domain.review_file import ReviewInput
 from domain.stance import Stance
 from services import hearings
@@ -24,6 +24,7 @@ from services.review_lookup import (
     reviews_of,
 )
 from services.review_recording import ResolvedReview, write_reviews
+from storage import campaign_state
 from storage.hearing_models import HearingRow
 from storage.intake_models import ResponseRow
 from storage.review_models import (
@@ -52,11 +53,22 @@ def group_campaigns(
     responses; a reviewed group's stance is given to members that have no review.
     """
     hearing = hearings.get_hearing(session, case)
-    responses = hearing_responses(session, hearing)
-    found = group_near_duplicates(
-        [(row_id(r), r.body_text or "") for r in responses],
-        threshold=threshold,
-        quoted=proposal_text(hearing.spec_json),
+    responses = sorted(hearing_responses(session, hearing), key=row_id)
+    # Everything again, in id order (the order `group_new_responses` takes them in), and
+    # the memory the grouping as responses arrive continues from.
+    campaign_state.reset_state(session, row_id(hearing))
+    state = GroupingState()
+    state.add(
+        signatures(
+            [(row_id(r), r.body_text or "") for r in responses], proposal_text(hearing.spec_json)
+        ),
+        threshold,
+    )
+    campaign_state.save_state(session, row_id(hearing), state)
+    campaign_state.mark_hearing_scanned(session, row_id(hearing), now)
+    found = sorted(
+        (members for members in state.groups().values() if len(members) >= 2),
+        key=lambda members: (-len(members), members[0]),
     )
     old = campaign_groups(session, hearing)
     old_members: dict[int, set[int]] = {g.id: set() for g in old if g.id is not None}
@@ -68,9 +80,7 @@ def group_campaigns(
                 col(CampaignMemberRow.campaign_id).in_([g.id for g in old])
             )
         )
-    kept, reused = _match_groups(
-        hearing, old, old_members, [list(g.members) for g in found], threshold, now
-    )
+    kept, reused = _match_groups(hearing, old, old_members, found, threshold, now)
     for group, _ in kept:
         session.add(group)
     session.flush()
@@ -84,6 +94,126 @@ def group_campaigns(
     _extend_group_reviews(session, hearing, kept, actor, now)
     by_response = {r.id: r for r in responses}
     return [_campaign_json(group, [by_response[m] for m in members]) for group, members in kept]
+
+
+GROUP_BATCH = 1000  # responses taken in per step of `group_new_responses`
+
+
+def group_new_responses(
+    session: Session,
+    hearing_id: int,
+    *,
+    actor: str,
+    now: datetime,
+    threshold: float = DEFAULT_THRESHOLD,
+    batch: int = GROUP_BATCH,
+) -> dict[str, int]:
+    """Group the hearing's responses that are not grouped yet (`response.
+    campaign_scanned_at` unset, by its index), oldest id first, without regrouping the
+    rest: each is compared with the stored first texts and representatives it can meet,
+    then joins a group, starts one, or merges two. The groups equal those of
+    `group_campaigns` on the same responses. Call it after each imported batch. A
+    hearing grouped before this memory was stored is regrouped whole, once."""
+    hearing = session.get(HearingRow, hearing_id)
+    if hearing is None:
+        raise ValueError(f"no hearing {hearing_id}")
+    counts = {"responses": 0, "joined": 0, "new_groups": 0}
+    if campaign_state.grouped_without_memory(session, hearing_id):
+        groups = group_campaigns(session, hearing.case_number, actor=actor, now=now)
+        return {**counts, "regrouped": len(groups)}
+    quoted = proposal_text(hearing.spec_json)
+    while pending := campaign_state.pending_responses(session, hearing_id, batch):
+        texts = signatures([(rid, body) for rid, body, auto in pending if not auto], quoted)
+        state = campaign_state.load_state(session, hearing_id, texts)
+        before = {text: state.root(text) for text in list(state.joined.parent)}
+        state.add(texts, threshold)
+        campaign_state.save_state(session, hearing_id, state)
+        new = {t.id for t in texts}
+        for members in state.groups().values():
+            joined = _join_component(session, hearing, members, before, new, threshold, now)
+            if joined is not None:
+                group, added, created = joined
+                counts["joined"] += len(added)
+                counts["new_groups"] += created
+                _extend_group_reviews(session, hearing, [(group, added)], actor, now)
+        campaign_state.mark_scanned(session, [rid for rid, _, _ in pending], now)
+        counts["responses"] += len(pending)
+    return counts
+
+
+def group_all_new_responses(session: Session, *, actor: str, now: datetime) -> dict[str, Any]:
+    """`group_new_responses` for every hearing (few; each looks up its own pending
+    responses by index): what the import calls after its batches. Counts per case."""
+    done = {}
+    for hearing in session.exec(select(HearingRow).order_by(col(HearingRow.id))).all():
+        counts = group_new_responses(session, row_id(hearing), actor=actor, now=now)
+        if counts["responses"]:
+            done[hearing.case_number] = counts
+    return done
+
+
+def _join_component(
+    session: Session,
+    hearing: HearingRow,
+    members: list[int],
+    before: dict[int, int],
+    new: set[int],
+    threshold: float,
+    now: datetime,
+) -> tuple[CampaignGroupRow, list[int], bool] | None:
+    """Store one joined set of texts of a batch (`members`, smallest id first): the groups
+    it had (roots in `before`) become one, holding the new texts and former singles.
+    Returns the group, the responses added to it and whether it is new; None if nothing
+    changed."""
+    arrived = [m for m in members if m in new]
+    old_roots = sorted({before[m] for m in members if m in before})
+    if not arrived and len(old_roots) < 2:
+        return None
+    groups = campaign_state.groups_by_representative(session, row_id(hearing), old_roots)
+    singles = [root for root in old_roots if root not in groups]
+    added = sorted(singles + arrived)
+    kept = [groups[root] for root in old_roots if root in groups]
+    if not kept and len(added) < 2:
+        return None
+    created = not kept
+    group = kept[0] if kept else _new_group(session, hearing, members[0], threshold, now)
+    merged = kept[1:]
+    for other in merged:
+        session.execute(
+            update(CampaignMemberRow)
+            .where(col(CampaignMemberRow.campaign_id) == other.id)
+            .values(campaign_id=group.id)
+        )
+        group.size += other.size
+    _drop_groups(session, merged)
+    session.add_all(CampaignMemberRow(campaign_id=row_id(group), response_id=m) for m in added)
+    group.size += len(added)
+    group.representative_id = members[0]
+    group.grouped_at = to_db(now)
+    session.add(group)
+    session.flush()
+    return group, added, created
+
+
+def _new_group(
+    session: Session, hearing: HearingRow, representative: int, threshold: float, now: datetime
+) -> CampaignGroupRow:
+    last = session.exec(
+        select(func.max(CampaignGroupRow.number)).where(
+            col(CampaignGroupRow.hearing_id) == hearing.id
+        )
+    ).one()
+    group = CampaignGroupRow(
+        hearing_id=row_id(hearing),
+        number=(last or 0) + 1,
+        size=0,
+        representative_id=representative,
+        threshold=threshold,
+        grouped_at=to_db(now),
+    )
+    session.add(group)
+    session.flush()
+    return group
 
 
 def proposal_text(spec_json: str) -> str:

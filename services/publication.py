@@ -22,22 +22,21 @@ place, so a re-run replaces an earlier export whole.
 from __future__ import annotations
 
 import csv
-import io
 import os
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
 
 from sqlmodel import Session, col, select
 
 from domain.calendar import OSLO
 from domain.cells import csv_cell
-from domain.email_intake import ParsedMessage, parse_message
+from domain.email_intake import AddressedTo, ParsedMessage, read_addressed_to
 from domain.errors import UserError
 from domain.mail_names import safe_attachment_name
 from domain.response_masking import ResponseMasker
@@ -89,23 +88,27 @@ class PublishedResponse:
 
 @dataclass(frozen=True)
 class PublicationResult:
+    """What was exported: counts only (the index names every response)."""
+
     case: str
     target: Path
     as_zip: bool
-    responses: tuple[PublishedResponse, ...]
+    responses: int
+    private: int
+    files: int  # index.csv included
     excluded: dict[str, int]
+    supplements: int = 0  # exported beside their first responses, not counted on their own
 
     def as_json(self) -> dict[str, Any]:
-        counted = [r for r in self.responses if r.supplement_of is None]
         return {
             "case": self.case,
             "target": str(self.target),
             "zip": self.as_zip,
-            "responses": len(counted),
-            "private": sum(1 for r in counted if r.private),
-            "organisations": sum(1 for r in counted if not r.private),
-            "supplements": len(self.responses) - len(counted),
-            "files": sum(len(r.files) for r in self.responses) + 1,
+            "responses": self.responses,
+            "private": self.private,
+            "organisations": self.responses - self.private,
+            "supplements": self.supplements,
+            "files": self.files,
             "excluded": self.excluded,
         }
 
@@ -115,37 +118,45 @@ def is_private(response: ResponseRow) -> bool:
     return response.stakeholder_key is None
 
 
-def _responses(session: Session, hearing_id: int) -> tuple[list[tuple[ResponseRow, str]], dict]:
-    """The responses to publish with their raw message's sha256, and what was left out."""
-    rows = session.exec(
-        select(ResponseRow, IntakeMessageRow.raw_sha256, IntakeMessageRow.outcome)
+def _responses(
+    session: Session, hearing_id: int, excluded: dict[str, int]
+) -> Iterator[list[tuple[ResponseRow, str]]]:
+    """The responses to publish with their raw message's sha256, a page at a time, oldest
+    first (a streamed query over the hearing's received index); what is left out is
+    counted in `excluded`."""
+    query = (
+        select(
+            ResponseRow,
+            IntakeMessageRow.raw_sha256,
+            IntakeMessageRow.outcome,
+            QuarantineRow.id,
+        )
         .join(IntakeMessageRow, col(IntakeMessageRow.id) == col(ResponseRow.intake_message_id))
-        .where(ResponseRow.hearing_id == hearing_id)
+        .outerjoin(
+            QuarantineRow,
+            (col(QuarantineRow.intake_message_id) == col(ResponseRow.intake_message_id))
+            & col(QuarantineRow.released_at).is_(None),
+        )
+        .where(col(ResponseRow.hearing_id) == hearing_id)
         .order_by(col(ResponseRow.received_at), col(ResponseRow.id))
-    ).all()
-    quarantined = set(
-        session.exec(
-            select(col(QuarantineRow.intake_message_id)).where(
-                col(QuarantineRow.released_at).is_(None)
-            )
-        ).all()
+        .execution_options(yield_per=_BATCH)
     )
-    kept: list[tuple[ResponseRow, str]] = []
-    excluded = {"automatic_replies": 0, "quarantined": 0}
-    for response, sha, outcome in rows:
-        if outcome == "quarantined" or response.intake_message_id in quarantined:
-            excluded["quarantined"] += 1
-        elif response.auto_submitted:
-            excluded["automatic_replies"] += 1
-        else:
-            kept.append((response, sha))
-    return kept, excluded
+    for page in session.execute(query).partitions():
+        kept: list[tuple[ResponseRow, str]] = []
+        for response, sha, outcome, quarantine_id in page:
+            if outcome == "quarantined" or quarantine_id is not None:
+                excluded["quarantined"] += 1
+            elif response.auto_submitted:
+                excluded["automatic_replies"] += 1
+            else:
+                kept.append((response, sha))
+        yield kept
 
 
 def response_masker(
     response: ResponseRow,
     attachments: Sequence[ResponseAttachmentRow],
-    parsed: ParsedMessage | None = None,
+    parsed: AddressedTo | ParsedMessage | None = None,
 ) -> ResponseMasker | None:
     """The masking of a private person's response (None for an organisation): learnt
     from its header lines, body, attachment texts and file names."""
@@ -163,7 +174,7 @@ def _local(moment: datetime | None) -> str:
     return (from_db(moment) or moment).astimezone(OSLO).strftime("%d.%m.%Y %H:%M")
 
 
-def message_text(response: ResponseRow, parsed: ParsedMessage | None) -> str:
+def message_text(response: ResponseRow, parsed: AddressedTo | ParsedMessage | None) -> str:
     """Header lines and the text of the message, as a reader sees them."""
     sender = response.from_name or ""
     if response.from_address:
@@ -224,6 +235,20 @@ class _Writer:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
 
+    def add_file(self, relative: str, path: Path) -> None:
+        """Add the file at `path` (in the staging folder) as `relative`, then remove it."""
+        if self.archive is not None:
+            entry = ZipInfo(relative, date_time=self.stamp)
+            entry.compress_type = ZIP_DEFLATED
+            entry.flag_bits |= 0x800
+            with open(path, "rb") as source, self.archive.open(entry, "w") as target:
+                shutil.copyfileobj(source, target, 1 << 20)
+            path.unlink()
+            return
+        destination = self.staging / relative
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(path, destination)
+
     def commit(self) -> None:
         if self.archive is not None:
             self.archive.close()
@@ -272,8 +297,7 @@ def _export_response(
     sender = PRIVATE_NB if private else (response.organisation or response.from_name or "")
     folder = safe_attachment_name(f"{number} {sender}", 0)
     raw = _blob(store, raw_sha256, response)
-    outcome = parse_message(raw)
-    parsed = outcome if isinstance(outcome, ParsedMessage) else None
+    parsed = read_addressed_to(raw)  # the header lines shown; the parts are not needed
     mask = response_masker(response, attachments, parsed)
     files: list[str] = []
 
@@ -313,11 +337,14 @@ def _export_response(
     )
 
 
-def _index_csv(published: Sequence[PublishedResponse]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(INDEX_HEADERS)
-    for row in published:
+class _Index:
+    """index.csv, a row per exported response, written to a file as the export goes."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.writer = csv.writer(stream, delimiter=";", lineterminator="\r\n")
+        self.writer.writerow(INDEX_HEADERS)
+
+    def add(self, row: PublishedResponse) -> None:
         cells = (
             row.tracking_number,
             row.sender,
@@ -329,8 +356,7 @@ def _index_csv(published: Sequence[PublishedResponse]) -> bytes:
             " | ".join(f.split("/", 1)[1] for f in row.files),
             row.supplement_of or "",
         )
-        writer.writerow([csv_cell(cell) for cell in cells])
-    return buffer.getvalue().encode("utf-8-sig")  # Excel reads æøå from UTF-8 with a BOM
+        self.writer.writerow([csv_cell(cell) for cell in cells])
 
 
 def export_publication(
@@ -344,32 +370,44 @@ def export_publication(
             f"CASE: hearing {hearing.case_number} was never circulated and has no responses "
             "to publish"
         )
-    kept, excluded = _responses(session, row_id(hearing))
-    firsts = supplement_firsts(session, row_id(hearing))
+    excluded = {"automatic_replies": 0, "quarantined": 0}
     target = Path(outdir)
     writer = _Writer(target, as_of.astimezone(OSLO).date())
+    counts = {"responses": 0, "private": 0, "supplements": 0, "files": 1}
     try:
-        published: list[PublishedResponse] = []
-        for start in range(0, len(kept), _BATCH):
-            batch = kept[start : start + _BATCH]
-            attachments = attachments_of(session, [r.id for r, _ in batch if r.id is not None])
-            published.extend(
-                _export_response(
-                    writer,
-                    store,
-                    response,
-                    sha,
-                    attachments.get(response.id or 0, []),
-                    firsts.get(response.id or 0),
-                )
-                for response, sha in batch
-            )
-        writer.add(INDEX_NAME, _index_csv(published))
+        index_path = writer.staging / f".{INDEX_NAME}"
+        # Excel reads æøå from UTF-8 with a BOM
+        with open(index_path, "w", encoding="utf-8-sig", newline="") as index_file:
+            index = _Index(index_file)
+            for batch in _responses(session, row_id(hearing), excluded):
+                ids = [row_id(r) for r, _ in batch]
+                attachments = attachments_of(session, ids)
+                firsts = supplement_firsts(session, row_id(hearing), ids)
+                for response, sha in batch:
+                    published = _export_response(
+                        writer,
+                        store,
+                        response,
+                        sha,
+                        attachments.get(row_id(response), []),
+                        firsts.get(row_id(response)),
+                    )
+                    index.add(published)
+                    if published.supplement_of is None:  # counted with its first response
+                        counts["responses"] += 1
+                        counts["private"] += published.private
+                    else:
+                        counts["supplements"] += 1
+                    counts["files"] += len(published.files)
+                    session.expunge(response)
+        writer.add_file(INDEX_NAME, index_path)
     except BaseException:
         writer.abort()
         raise
     writer.commit()
-    return PublicationResult(hearing.case_number, target, writer.as_zip, tuple(published), excluded)
+    return PublicationResult(
+        hearing.case_number, target, writer.as_zip, excluded=excluded, **counts
+    )
 
 
 __all__ = [

@@ -12,11 +12,13 @@ same record and date.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, cast
 
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from domain.campaigns import letter_body
@@ -29,16 +31,18 @@ from domain.summary_context import (
     PUBLIC_EDITION_NB,
     ExcerptFacts,
     RecipientFacts,
+    RespondentRow,
     ResponseFacts,
     SummaryContext,
-    build_summary_context,
 )
-from fileio.atomic import write_atomically
+from domain.summary_stream import SummaryAccumulator
+from fileio.atomic import write_atomically, write_streamed_atomically
+from fileio.spool import Spool
 from rendering.summary_document import (  # RESPONSE_HEADERS re-exported for the tests
     RESPONSE_HEADERS,
     chart_png,
-    summary_docx_bytes,
-    summary_xlsx_bytes,
+    write_summary_docx,
+    write_summary_xlsx,
 )
 from services import hearings
 from services.hearing_records import record_letter, specialty_infos
@@ -46,14 +50,18 @@ from services.publication import PRIVATE_NB, response_masker
 from services.review_lookup import (
     BODY,
     attachments_of,
-    campaign_membership,
-    hearing_responses,
     respondent_name,
-    reviews_of,
 )
 from storage.hearing_models import HearingRow
-from storage.intake_models import ResponseAttachmentRow, ResponseRow
-from storage.review_models import CampaignGroupRow, ResponseExcerptRow, ResponseReviewRow
+from storage.intake_models import ResponseRow
+from storage.review_models import (
+    CampaignGroupRow,
+    CampaignMemberRow,
+    ResponseExcerptRow,
+    ResponseReviewRow,
+)
+from storage.review_queries import is_counted
+from storage.rows import row_id
 from storage.timeutil import from_db
 
 __all__ = [
@@ -93,87 +101,156 @@ def summary_context(
     `decisions` (a draft decisions file, checked against the spec) is used instead of the
     stored ones, so the summary can be written before codification. `public` gives the
     public version: private persons are "Privatperson" and what is quoted from them is
-    masked by the publication export's masking (`publication.response_masker`)."""
+    masked by the publication export's masking (`publication.response_masker`).
+
+    The responses are read in one streamed pass (`_stream_facts`) and counted as they
+    come (`SummaryAccumulator`); their rows go to a spool on disk (`context.respondents`,
+    removed when the context is dropped), so memory does not grow with the hearing."""
     hearing = hearings.get_hearing(session, case)
     spec = hearings.load_spec(hearing)
     if decisions is not None:
         decisions.check_against(spec)
     else:
         decisions = hearings.load_decisions(hearing)
-    responses = hearing_responses(session, hearing)
-    ids = [r.id for r in responses if r.id is not None]
-    reviews = reviews_of(session, ids)
-    membership = campaign_membership(session, hearing)
-    attachments = attachments_of(session, ids)
-    maskers = _maskers(responses, attachments) if public else {}
-    facts = [
-        _response_facts(
-            r, reviews.get(r.id or 0), membership.get(r.id or 0), maskers.get(r.id or 0)
-        )
-        for r in responses
-    ]
-    excerpts = _excerpt_facts(session, hearing, attachments, maskers)
+    excerpt_rows = _excerpt_rows(session, hearing)
+    excerpt_ids = sorted({row.response_id for row in excerpt_rows})
+    id_displays = hearings.id_displays(session, hearing)
+    accumulator = SummaryAccumulator(spec, id_displays, excerpt_response_ids=set(excerpt_ids))
+    rows: Spool[RespondentRow] = Spool(RespondentRow.as_record, RespondentRow.from_record)
+    for facts in _stream_facts(session, hearing, public):
+        rows.append(accumulator.add(facts))
     recipients = [
         RecipientFacts(stakeholder_key=r.stakeholder_key, name=r.name, group=r.group)
         for r in hearings.recipients(session, hearing)
     ]
-    return build_summary_context(
-        spec=spec,
+    return accumulator.finish(
+        respondents=rows,
         specialties=specialty_infos(session),
-        id_displays=hearings.id_displays(session, hearing),
         recipients=recipients,
-        responses=facts,
-        excerpts=excerpts,
+        excerpts=_excerpt_facts(session, excerpt_rows, excerpt_ids, public),
         decisions=decisions,
         circulated_on=hearing.circulated_on,
         effective_date=_effective_date(hearing, decisions, spec),
         as_of=as_of,
+        wording=lambda response_id: _first_lines(session, response_id, public),
         edition_nb=PUBLIC_EDITION_NB if public else INTERNAL_EDITION_NB,
     )
 
 
-def _maskers(
-    responses: list[ResponseRow], attachments: dict[int, list[ResponseAttachmentRow]]
-) -> dict[int, ResponseMasker]:
-    """The export's masking of each private person's response, by response id."""
-    maskers: dict[int, ResponseMasker] = {}
-    for response in responses:
-        masker = response_masker(response, attachments.get(response.id or 0, []))
-        if masker is not None:
-            maskers[response.id or 0] = masker
-    return maskers
+_PAGE = 1000
+_FACT_COLUMNS = (
+    col(ResponseRow.id),
+    col(ResponseRow.tracking_number),
+    col(ResponseRow.organisation),
+    col(ResponseRow.from_name),
+    col(ResponseRow.from_address),
+    col(ResponseRow.stakeholder_key),
+    col(ResponseRow.received_at),
+    col(ResponseRow.late),
+    col(ResponseRow.stance),
+    col(ResponseReviewRow.items_json),
+    col(ResponseReviewRow.note),
+    col(CampaignGroupRow.number),
+)
 
 
-def _response_facts(
-    response: ResponseRow,
-    review: ResponseReviewRow | None,
-    group: CampaignGroupRow | None,
-    masker: ResponseMasker | None = None,
-) -> ResponseFacts:
-    shown = masker.mask if masker is not None else str
-    return ResponseFacts(
-        response_id=response.id or 0,
-        tracking_number=response.tracking_number or f"#{response.id}",
-        respondent=PRIVATE_NB if masker is not None else respondent_name(response),
-        organisation=response.organisation,
-        stakeholder_key=response.stakeholder_key,
-        received_at=from_db(response.received_at) or response.received_at,
-        late=bool(response.late),
-        stance=Stance(response.stance) if response.stance else None,
-        items=tuple(json.loads(review.items_json)) if review else (),
-        note=shown(review.note or "") if review else "",
-        campaign=group.number if group else None,
-        first_lines=shown(letter_body(response.body_text or "")[:1000]),
+def _stream_facts(session: Session, hearing: HearingRow, public: bool) -> Iterator[ResponseFacts]:
+    """The facts of every response of the hearing (automatic replies left out), oldest
+    first, read a page at a time by a streamed query over the hearing's received index;
+    only the columns the summary shows, the body only where it is needed (a campaign's
+    wording, a private person's masking in the public version)."""
+    query = (
+        sa_select(*_FACT_COLUMNS)
+        .outerjoin(ResponseReviewRow, col(ResponseReviewRow.response_id) == col(ResponseRow.id))
+        .outerjoin(CampaignMemberRow, col(CampaignMemberRow.response_id) == col(ResponseRow.id))
+        .outerjoin(CampaignGroupRow, col(CampaignGroupRow.id) == col(CampaignMemberRow.campaign_id))
+        .where(
+            col(ResponseRow.hearing_id) == hearing.id,
+            col(ResponseRow.auto_submitted).is_(False),
+            is_counted(),  # a supplement is counted with its first response
+        )
+        .order_by(
+            col(ResponseRow.received_at), col(ResponseRow.tracking_number), col(ResponseRow.id)
+        )
+        .execution_options(yield_per=_PAGE)
+    )
+    for page in session.execute(query).partitions():
+        needed = [
+            r.id
+            for r in page
+            if r.number is not None or (public and r.stakeholder_key is None and r.note)
+        ]
+        full = _full_responses(session, needed, public)
+        for r in page:
+            response, masker = full.get(r.id, (None, None))
+            private = public and r.stakeholder_key is None
+            shown = masker.mask if masker is not None else str
+            yield ResponseFacts(
+                response_id=r.id,
+                tracking_number=r.tracking_number or f"#{r.id}",
+                respondent=PRIVATE_NB if private else respondent_name(cast(ResponseRow, r)),
+                organisation=r.organisation,
+                stakeholder_key=r.stakeholder_key,
+                received_at=from_db(r.received_at) or r.received_at,
+                late=bool(r.late),
+                stance=Stance(r.stance) if r.stance else None,
+                items=tuple(json.loads(r.items_json)) if r.items_json else (),
+                note=shown(r.note or ""),
+                campaign=r.number,
+                first_lines=shown(_letter_start(response)) if response is not None else "",
+            )
+
+
+def _letter_start(response: ResponseRow) -> str:
+    return letter_body(response.body_text or "")[:1000]
+
+
+def _full_responses(
+    session: Session, ids: Sequence[int], public: bool
+) -> dict[int, tuple[ResponseRow, ResponseMasker | None]]:
+    """The responses `ids` whole, with the masking of the private persons among them
+    (public version only)."""
+    if not ids:
+        return {}
+    rows = session.exec(select(ResponseRow).where(col(ResponseRow.id).in_(ids))).all()
+    private = [row_id(r) for r in rows if public and r.stakeholder_key is None]
+    attachments = attachments_of(session, private) if private else {}
+    found = {}
+    for response in rows:
+        masker = None
+        if public:
+            masker = response_masker(response, attachments.get(row_id(response), []))
+        found[row_id(response)] = (response, masker)
+        session.expunge(response)
+    return found
+
+
+def _first_lines(session: Session, response_id: int, public: bool) -> str:
+    """A campaign's wording as one member sent it (masked in the public version)."""
+    response, masker = _full_responses(session, [response_id], public)[response_id]
+    text = _letter_start(response)
+    return masker.mask(text) if masker is not None else text
+
+
+def _excerpt_rows(session: Session, hearing: HearingRow) -> list[ResponseExcerptRow]:
+    return list(
+        session.exec(
+            select(ResponseExcerptRow)
+            .where(ResponseExcerptRow.hearing_id == hearing.id)
+            .order_by(col(ResponseExcerptRow.id))
+        ).all()
     )
 
 
 def _excerpt_facts(
-    session: Session,
-    hearing: HearingRow,
-    attachments: dict[int, list[ResponseAttachmentRow]],
-    maskers: dict[int, ResponseMasker],
+    session: Session, rows: Sequence[ResponseExcerptRow], ids: Sequence[int], public: bool
 ) -> list[ExcerptFacts]:
-    names = {a.sha256: a.filename or a.safe_name for rows in attachments.values() for a in rows}
+    """The excerpts (few: staff mark them), masked for the public version."""
+    attachments = attachments_of(session, ids)
+    names = {a.sha256: a.filename or a.safe_name for each in attachments.values() for a in each}
+    maskers = {
+        rid: masker for rid, (_, masker) in _full_responses(session, ids, public).items() if masker
+    }
 
     def facts(row: ResponseExcerptRow) -> ExcerptFacts:
         source = "e-post" if row.source == BODY else names.get(row.source, "vedlegg")
@@ -189,14 +266,7 @@ def _excerpt_facts(
             response_id=row.response_id, item_ref=row.item_ref, text=row.quote, source=source
         )
 
-    return [
-        facts(row)
-        for row in session.exec(
-            select(ResponseExcerptRow)
-            .where(ResponseExcerptRow.hearing_id == hearing.id)
-            .order_by(col(ResponseExcerptRow.id))
-        ).all()
-    ]
+    return [facts(row) for row in rows]
 
 
 # --- writing and recording -------------------------------------------------------------------
@@ -240,6 +310,14 @@ class SummaryFiles:
         }
 
 
+def _docx_writer(context: SummaryContext, chart: bytes) -> Callable[[BinaryIO], None]:
+    return lambda stream: write_summary_docx(context, chart, stream)
+
+
+def _xlsx_writer(context: SummaryContext) -> Callable[[BinaryIO], None]:
+    return lambda stream: write_summary_xlsx(context, stream)
+
+
 def write_summary(
     session: Session,
     case: str,
@@ -252,7 +330,6 @@ def write_summary(
     hearing's letters (rewritten when run again). The chart holds counts only and serves
     both."""
     context = summary_context(session, case, as_of, decisions)
-    public = summary_context(session, case, as_of, decisions, public=True)
     hearing = hearings.get_hearing(session, case)
     folder = hearings.case_folder(letters_dir, context.case_number)
     slug = context.case_number.replace("/", "-")
@@ -260,11 +337,15 @@ def write_summary(
     chart_path = folder / f"{KIND}-{slug}-diagram.png"
     write_atomically(chart_path, chart)
     written: list[tuple[Path, str, Path, str]] = []
-    for edition, suffix in ((context, ""), (public, f"-{PUBLIC_VARIANT}")):
+    for public, suffix in ((False, ""), (True, f"-{PUBLIC_VARIANT}")):
+        # One edition at a time: the public one is read after the internal one is written.
+        edition = (
+            summary_context(session, case, as_of, decisions, public=True) if public else context
+        )
         docx_path = folder / f"{KIND}-{slug}{suffix}.docx"
         xlsx_path = folder / f"{KIND}-{slug}{suffix}.xlsx"
-        docx_sha = write_atomically(docx_path, summary_docx_bytes(edition, chart))
-        xlsx_sha = write_atomically(xlsx_path, summary_xlsx_bytes(edition))
+        docx_sha = write_streamed_atomically(docx_path, _docx_writer(edition, chart))
+        xlsx_sha = write_streamed_atomically(xlsx_path, _xlsx_writer(edition))
         variant = suffix.lstrip("-")
         record_letter(session, hearing, KIND, docx_path, docx_sha, as_of, variant=variant)
         record_letter(session, hearing, SHEET_KIND, xlsx_path, xlsx_sha, as_of, variant=variant)

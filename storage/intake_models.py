@@ -57,8 +57,10 @@ class ResponseRow(SQLModel, table=True):
     __table_args__ = (  # the desk's paged lists (migration 0005_desk)
         Index("ix_response_hearing_received", "hearing_id", "received_at", "id"),
         Index("ix_response_hearing_stance", "hearing_id", "stance"),
-        # `review list`'s unreviewed page (migration 0006_ledger)
+        # `review list`'s unreviewed page (migration 0008_ledger)
         Index("ix_response_hearing_stance_received", "hearing_id", "stance", "received_at", "id"),
+        # the responses not grouped yet (migration 0009_streaming)
+        Index("ix_response_hearing_campaign_scan", "hearing_id", "campaign_scanned_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -79,14 +81,15 @@ class ResponseRow(SQLModel, table=True):
     auto_submitted: bool = False
     filed_at: datetime
     assigned_at: datetime | None = None  # set when a person assigned an unmatched response
-    receipt_outbox_id: int | None = Field(  # indexed: a reply to the receipt (0006)
+    receipt_outbox_id: int | None = Field(  # indexed: a reply to the receipt (0007)
         default=None, foreign_key="outbox_message.id", index=True
     )
     stance: str | None = Field(default=None, max_length=32)
     reviewed_at: datetime | None = None
     reviewed_by: str | None = None
-    # the first response this one adds to (a supplement is counted with it; migration 0006)
+    # the first response this one adds to (a supplement is counted with it; migration 0007)
     supplement_of_id: int | None = Field(default=None, foreign_key="response.id", index=True)
+    campaign_scanned_at: datetime | None = None  # when the campaign grouping took it in
 
 
 class ResponseAttachmentRow(SQLModel, table=True):

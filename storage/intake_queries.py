@@ -230,15 +230,20 @@ def response_detail(
     return entry
 
 
-def supplement_firsts(session: Session, hearing_id: int) -> dict[int, str]:
-    """The hearing's supplements: response id -> the document number of the response it
-    adds to (`response.supplement_of_id`)."""
+def supplement_firsts(
+    session: Session, hearing_id: int, ids: Sequence[int] | None = None
+) -> dict[int, str]:
+    """The hearing's supplements (among `ids`, when given: a batch reads its own):
+    response id -> the document number of the response it adds to."""
     first = aliased(ResponseRow)
-    rows = session.exec(
+    query = (
         select(ResponseRow.id, first.tracking_number, first.id)
         .join(first, col(first.id) == col(ResponseRow.supplement_of_id))
         .where(col(ResponseRow.hearing_id) == hearing_id)
-    ).all()
+    )
+    if ids is not None:
+        query = query.where(col(ResponseRow.id).in_(list(ids)))
+    rows = session.exec(query).all()
     return {rid: tracking or f"#{first_id}" for rid, tracking, first_id in rows if rid}
 
 

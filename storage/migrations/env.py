@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
+import storage.campaign_models
 import storage.hearing_models
 import storage.intake_models
 import storage.models

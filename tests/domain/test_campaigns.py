@@ -229,3 +229,23 @@ def test_every_edit_family_of_the_hard_benchmark_is_found_at_small_scale() -> No
         assert precision >= 0.95 and recall >= 0.95, family
     for control in campaign_letters.CONTROLS:
         assert scores[control][2] <= 0.01 * families.count(control), control
+
+
+def test_grouping_in_batches_is_grouping_at_once() -> None:
+    """The grouping as responses arrive (`GroupingState` fed three batches, carrying only
+    what it remembers) finds the groups of grouping everything at once: near-duplicates,
+    edited copies, exact copies, letters quoting the proposal and unrelated letters."""
+    from benchmarks import campaign_letters
+    from benchmarks.campaigns import generate_hard
+    from domain.campaigns import GroupingState, signatures
+
+    texts, _, _ = generate_hard(900, seed=13, sizes=(60, 40, 25), quoting=80)
+    texts += texts[:30]  # exact copies arriving later
+    quoted = campaign_letters.PROPOSAL
+    whole = group_near_duplicates(list(enumerate(texts)), quoted=quoted)
+    state = GroupingState()
+    for start, end in ((0, 250), (250, 700), (700, len(texts))):
+        state.add(signatures([(i, texts[i]) for i in range(start, end)], quoted))
+    batched = {tuple(m) for m in state.groups().values() if len(m) >= 2}
+    assert batched == {g.members for g in whole}
+    assert len(whole) >= 3 and sum(g.size for g in whole) >= 150

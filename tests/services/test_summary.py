@@ -36,8 +36,8 @@ from domain.summary_context import (
     RecipientFacts,
     ResponseFacts,
     StanceTally,
-    build_summary_context,
 )
+from domain.summary_stream import build_summary_context
 from services import summary
 from storage.db import create_db_engine, read_session, write_session
 from storage.intake_models import ResponseRow

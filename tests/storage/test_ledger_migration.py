@@ -1,4 +1,4 @@
-"""Migration 0006_ledger: the counter row comes to hold the next number."""
+"""Migration 0008_ledger: the counter row comes to hold the next number."""
 
 from __future__ import annotations
 
