@@ -49,7 +49,7 @@ from services.intake import (
 )
 from services.intake_report import ImportReport, new_report_path
 from storage.blobs import BlobStore
-from storage.db import write_session
+from storage.db import refresh_statistics, write_session
 
 
 def intake_settings() -> IntakeSettings:
@@ -230,6 +230,7 @@ def _import_each(
                     after_batch(source, counts)
         finally:
             source.close()
+    refresh_statistics(runtime.engine())  # SQLite's planner statistics (cheap; see storage.db)
     return totals
 
 
