@@ -49,15 +49,18 @@ class ParseJob:
 
 
 def parse_refs(job: ParseJob, refs: Sequence[RawRef]) -> dict[str, MessagePlan]:
-    """Parse each message and read its attachments (by sha256); what a worker does."""
+    """Parse each message, read its attachments and keep their bytes in the blob store
+    (by sha256); what a worker does. The writer then finds the attachments stored."""
     store = BlobStore(Path(job.store_root))
     reader = shared_reader(job.attachment_timeout_s, job.attachment_memory_mb)
     prepared: dict[str, MessagePlan] = {}
     for ref in refs:
         if ref.raw_sha256 not in prepared:
-            prepared[ref.raw_sha256] = prepare(
-                ref, store.get(ref.raw_sha256), job.limits, reader.read
-            )
+            plan = prepare(ref, store.get(ref.raw_sha256), job.limits, reader.read)
+            prepared[ref.raw_sha256] = plan
+            for attachment in plan.parsed.all_attachments if plan.parsed else ():
+                store.put_known(attachment.sha256, attachment.payload)  # not under the lock
+    store.sync()
     return prepared
 
 

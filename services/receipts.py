@@ -190,9 +190,8 @@ def queue_receipts(
         if response.id not in queued
     ]
     if rows:  # one bulk INSERT, not an ORM object per receipt
-        statement = insert(OutboxMessageRow).returning(
-            col(OutboxMessageRow.id), sort_by_parameter_order=True
-        )
-        ids = session.execute(statement, [row for _, row in rows]).scalars().all()
+        table = OutboxMessageRow.__table__  # type: ignore[attr-defined]
+        statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        ids = session.connection().execute(statement, [row for _, row in rows]).scalars().all()
         queued.update({rid: row_id for (rid, _), row_id in zip(rows, ids, strict=True)})
     return queued  # type: ignore[return-value]
