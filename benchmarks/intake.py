@@ -8,15 +8,19 @@ and a little junk) into a Maildir, then measures, each in a fresh process:
     file, sha256 it, parse it with `email` (policy.default) and sha256 every decoded
     leaf part;
   - hoering: the import flow (`flows.intake_flows.import_responses`, run as a Prefect
-    flow against a local Prefect server, one task per batch of 200) into a fresh SQLite
-    database and blob store: raw bytes kept, parsed, matched, numbered, attachment text
-    extracted, receipts queued.
+    flow against a local Prefect server, batches of 200 parsed by the parse workers,
+    HOERING_INTAKE_PARSE_WORKERS, and written in order) into a fresh database (SQLite
+    and/or PostgreSQL, `--database`) and blob store: raw bytes kept, parsed, matched,
+    numbered, attachment text extracted, receipts queued.
 
 It prints messages per second of both, their ratio (target: at least 0.5), and the
-peak resident memory (ru_maxrss) of each process: with `--counts 10000 50000` it
+peak resident memory (ru_maxrss) of each process (the importing process, and the
+largest of its parse workers and attachment readers): with `--counts 10000 50000` it
 shows whether the import's memory stays flat as the mailbox grows.
 
-Run: .venv/bin/python -m benchmarks.intake [--counts 10000 50000] [--keep]
+Run: .venv/bin/python -m benchmarks.intake [--counts 10000 50000] [--database both] [--keep]
+PostgreSQL: a fresh database on HOERING_TEST_PG_URL's server (default the local one),
+dropped afterwards.
 """
 
 from __future__ import annotations
@@ -221,7 +225,7 @@ def child(mode: str, folder: Path, work: Path) -> dict:
     import asyncio
 
     os.environ["HOERING_DATA_DIR"] = str(work / "data")
-    os.environ["HOERING_DATABASE_URL"] = f"sqlite:///{work / 'hoering.db'}"
+    os.environ.setdefault("HOERING_DATABASE_URL", f"sqlite:///{work / 'hoering.db'}")
     from config.settings import default_data_dir
     from flows.intake_flows import import_responses
     from services.reference_files import load_reference_data
@@ -246,6 +250,7 @@ def child(mode: str, folder: Path, work: Path) -> dict:
         "counts": result["counts"],
         "ready_rss_mib": ready_rss,
         "peak_rss_mib": _peak_rss_mib(),
+        "workers_peak_rss_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
     }
 
 
@@ -266,6 +271,56 @@ def _run_child(mode: str, folder: Path, work: Path, env: dict[str, str]) -> dict
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+PG_ADMIN_URL = os.environ.get(
+    "HOERING_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def _pg_database(name: str, drop: bool = False) -> str:
+    """Create (or drop) database `name` on the PostgreSQL server; its URL."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if not drop:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def _measure(database: str, folder: Path, work: Path, env: dict[str, str], base: dict) -> dict:
+    """One import of `folder` into a fresh database of the kind; prints its line."""
+    env = dict(env)
+    name = f"hoering_bench_{os.getpid()}"
+    if database == "postgresql":
+        env["HOERING_DATABASE_URL"] = _pg_database(name)
+    else:
+        env["HOERING_DATABASE_URL"] = f"sqlite:///{work / 'hoering.db'}"
+    try:
+        result = _run_child("import", folder, work, env)
+    finally:
+        if database == "postgresql":
+            _pg_database(name, drop=True)
+    base_rate = base["messages"] / base["seconds"]
+    rate = result["messages"] / result["seconds"]
+    print(
+        f"{result['messages']:>7} messages, {database:<10}: stdlib parse+hash {base_rate:5.0f} "
+        f"msg/s ({base['seconds']:.0f} s) | hoering import {rate:5.0f} msg/s "
+        f"({result['seconds']:.0f} s) | ratio {rate / base_rate:.2f} (target >= 0.50) | "
+        f"peak RSS import {result['peak_rss_mib']:.0f} MiB (ready "
+        f"{result['ready_rss_mib']:.0f}), largest worker {result['workers_peak_rss_mib']:.0f}"
+        f" MiB, baseline {base['peak_rss_mib']:.0f} MiB | load {os.getloadavg()[0]:.1f} | "
+        f"{result['counts']}",
+        flush=True,
+    )
+    shutil.rmtree(work / "data", ignore_errors=True)
+    for leftover in work.glob("hoering.db*"):
+        leftover.unlink()
+    return {**result, "database": database}
+
+
 def _free_port() -> int:
     import socket
 
@@ -277,6 +332,9 @@ def _free_port() -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--counts", type=int, nargs="+", default=[10_000])
+    parser.add_argument(
+        "--database", choices=["sqlite", "postgresql", "both"], default="both", help="where to"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -285,6 +343,8 @@ def main() -> None:
         return
 
     from flows.prefect_server import start_server, stop_server
+
+    databases = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
 
     root = Path(tempfile.mkdtemp(prefix="hoering-intake-bench-"))
     env = {**os.environ, "PREFECT_HOME": str(root / "prefect-home")}
@@ -310,20 +370,9 @@ def main() -> None:
             )
             work = root / f"work-{count}"
             work.mkdir()
-            base = _run_child("baseline", folder, work, env)
-            result = _run_child("import", folder, work, env)
-            rows.append(result)
-            base_rate = base["messages"] / base["seconds"]
-            rate = result["messages"] / result["seconds"]
-            print(
-                f"{count:>7} messages: stdlib parse+hash {base_rate:5.0f} msg/s "
-                f"({base['seconds']:.0f} s) | hoering import {rate:5.0f} msg/s "
-                f"({result['seconds']:.0f} s) | ratio {rate / base_rate:.2f} (target >= 0.50) | "
-                f"import peak RSS {result['peak_rss_mib']:.0f} MiB (ready "
-                f"{result['ready_rss_mib']:.0f} MiB; baseline peak {base['peak_rss_mib']:.0f} MiB)"
-                f" | {result['counts']}",
-                flush=True,
-            )
+            for database in databases:  # the baseline again beside each: the load varies
+                base = _run_child("baseline", folder, work, env)
+                rows.append(_measure(database, folder, work, env, base))
             if not args.keep:
                 shutil.rmtree(folder)
     finally:
@@ -333,13 +382,16 @@ def main() -> None:
             shutil.rmtree(root, ignore_errors=True)
         else:
             print(f"kept {root}")
-    if len(rows) > 1:
-        first, last = rows[0], rows[-1]
-        growth = last["peak_rss_mib"] - first["peak_rss_mib"]
-        print(
-            f"memory from {first['messages']} to {last['messages']} messages: "
-            f"{first['peak_rss_mib']:.0f} -> {last['peak_rss_mib']:.0f} MiB ({growth:+.0f} MiB)"
-        )
+    for database in databases:
+        mine = [row for row in rows if row["database"] == database]
+        if len(mine) > 1:
+            first, last = mine[0], mine[-1]
+            print(
+                f"{database}: peak RSS from {first['messages']} to {last['messages']} messages: "
+                f"import {first['peak_rss_mib']:.0f} -> {last['peak_rss_mib']:.0f} MiB, "
+                f"largest worker {first['workers_peak_rss_mib']:.0f} -> "
+                f"{last['workers_peak_rss_mib']:.0f} MiB"
+            )
 
 
 if __name__ == "__main__":

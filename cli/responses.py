@@ -151,12 +151,23 @@ def import_command(
         ),
     ],
     as_of: AsOf = None,
+    shards: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Split the import into this many parts, each a flow run on the work pool "
+            "(run 'hoering worker --limit 1' on each machine that should import).",
+        ),
+    ] = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Import hearing responses: file, number and receipt them, or quarantine them."""
     now = runtime.as_of_moment(as_of)  # a bad date fails here, before Prefect starts
     runtime.engine()
     checked = _checked_sources(sources)
+    if shards is not None:
+        _import_sharded(checked, shards, now, json_out)
+        return
     report = new_report_path(runtime.settings().data_dir)
 
     def call() -> Any:
@@ -179,6 +190,22 @@ def import_command(
         _print_import_json(result, report)
     else:
         _print_import_table(result, report)
+
+
+def _import_sharded(sources: list[str], shards: int, now: Any, json_out: bool) -> None:
+    from flows.flow_runner import run_flow
+
+    result = run_flow("intake_shards", "import_sharded", sources=sources, shards=shards, as_of=now)
+    if json_out:
+        output.print_json(result)
+        return
+    counts = result["counts"]
+    output.print_table(
+        f"{result['read']} messages read in {result['shards']} shards ({result['runs']} runs)",
+        ["outcome", "messages"],
+        [(outcome, counts[outcome]) for outcome in OUTCOMES],
+    )
+    output.stdout.print("Each shard's report is in the data dir of the worker that ran it.")
 
 
 # --- listings --------------------------------------------------------------------------------

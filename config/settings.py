@@ -99,6 +99,12 @@ class IntakeSettings(Section):
     env_prefix: ClassVar[str] = PREFIX + "INTAKE_"
 
     batch_size: int = Field(default=200, ge=1, le=10_000)
+    # Processes parsing batches while the importer writes; 0: one per CPU, 1: none.
+    parse_workers: int = Field(default=0, ge=0, le=64)
+    # Sharded import (flows.intake_shards): a shard run with no batch committed for this
+    # long is taken for dead and handed to a new run, at most `shard_attempts` runs.
+    shard_stall_s: float = Field(default=120.0, gt=0, le=86_400)
+    shard_attempts: int = Field(default=3, ge=1, le=100)
     max_message_bytes: int = Field(default=50 * MB, ge=1024)
     max_depth: int = Field(default=10, ge=1, le=100)
     max_attachments: int = Field(default=100, ge=1)

@@ -1,11 +1,12 @@
 """Prefect flows of the e-mail intake: import responses from mail sources.
 
 The flow streams each source: every message's raw bytes go into the blob store as
-they are read; every HOERING_INTAKE_BATCH_SIZE messages one task files the batch:
-it parses the messages and reads their attachments (each within a time and memory
-budget) holding no lock, then writes the batch in one short transaction (never one
-task per message). Only then is an IMAP batch moved or
-flagged on the server. So an import killed at any point and run again ends in the
+they are read; every HOERING_INTAKE_BATCH_SIZE messages make a batch, which worker
+processes (HOERING_INTAKE_PARSE_WORKERS) parse, reading the attachments each within a
+time and memory budget, holding no lock; the flow writes the parsed batches in order,
+each in one short transaction (`services.intake_parsing`). No Prefect task per batch:
+its bookkeeping cost more than filing. Only when a batch is committed is it moved or
+flagged on an IMAP server. So an import killed at any point and run again ends in the
 same state as one clean run: committed batches are recognised by their raw bytes,
 and a batch that was not committed is filed by the second run.
 
@@ -17,7 +18,7 @@ itself keeps only the counts, so memory does not grow with the mailbox.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from prefect.cache_policies import NO_CACHE
 from config.settings import IntakeSettings
 from domain.errors import UserError
 from flows.params import AsOf, moment
+from flows.review_flows import group_new_responses_task
 from mail.sources import (
     ImapSource,
     MailSource,
@@ -37,19 +39,20 @@ from mail.sources import (
     open_source,
 )
 from services import runtime
-from services.attachment_reading import close_shared_readers, shared_reader
+from services.attachment_reading import close_shared_readers
 from services.intake import (
     OUTCOMES,
     RawRef,
     TrackedSource,
     assign_response,
-    file_stored,
+    file_prepared,
     mark_source_items_acknowledged,
     pending_source_uids,
 )
+from services.intake_parsing import ImportPipeline, ParseJob, worker_count
 from services.intake_report import ImportReport, new_report_path
 from storage.blobs import BlobStore
-from storage.db import write_session
+from storage.db import refresh_statistics, write_session
 
 
 def intake_settings() -> IntakeSettings:
@@ -79,44 +82,6 @@ class ImportTotals:
 
     def as_json(self) -> dict[str, Any]:
         return {"read": self.read, "counts": dict(self.counts)}
-
-
-@task(name="file-responses", cache_policy=NO_CACHE)
-def file_messages(
-    refs: list[dict[str, Any]],
-    now: str,
-    tracked: dict[str, Any] | None = None,
-    report_path: str | None = None,
-) -> dict[str, int]:
-    """File one batch of stored messages (parsed first, then written in one short
-    transaction); the count of each outcome.
-
-    The outcome of each message goes to the report, not into the task's result:
-    Prefect keeps task results until the flow ends, and an import's memory must not
-    grow with the mailbox.
-    """
-    moment = datetime.fromisoformat(now)
-    source = TrackedSource(**tracked) if tracked else None
-    settings = intake_settings()
-    reader = shared_reader(settings.attachment_timeout_s, settings.attachment_memory_mb)
-    outcomes = file_stored(
-        runtime.engine(),
-        blob_store(),
-        [RawRef(**ref) for ref in refs],
-        moment,
-        settings.limits(),
-        reader.read,
-        source,
-    )
-    counts = dict.fromkeys(OUTCOMES, 0)
-    report = ImportReport(Path(report_path) if report_path else None)
-    try:
-        for outcome in outcomes:
-            counts[outcome.outcome] += 1
-            report.write("message", **outcome.as_json())
-    finally:
-        report.close()
-    return counts
 
 
 def _batches(messages: Iterator[SourceMessage], size: int) -> Iterator[list[SourceMessage]]:
@@ -198,42 +163,82 @@ def _import_each(
     batch_size: int | None,
     after_batch: BatchHook | None,
 ) -> ImportTotals:
-    store = blob_store()
     totals = totals if totals is not None else ImportTotals()
     batch_size = batch_size or intake_settings().batch_size
     for source in sources:
         source.open()
         try:
             _resume(source, now)
-            report.write("source", source=source.key, kind=source.kind, total=source.count())
-            tracked = _tracked(source)
-            report_path = str(report.path) if report.path else None
-            tracked_json = asdict(tracked) if tracked else None
-            for batch in _batches(source.messages(), batch_size):
-                refs = []
-                for message in batch:  # the raw bytes are kept before anything else
-                    digest = store.put(message.raw)
-                    refs.append(
-                        {
-                            "source_id": message.source_id,
-                            "raw_sha256": digest,
-                            "size": len(message.raw),
-                            "uid": message.uid,
-                        }
-                    )
-                store.sync()
-                counts = file_messages(refs, now.isoformat(), tracked_json, report_path)
-                for outcome, count in counts.items():
-                    totals.counts[outcome] += count
-                _acknowledge(source, batch, now)
-                if after_batch is not None:
-                    after_batch(source, counts)
+            total = source.count()
+            report.write("source", source=source.key, kind=source.kind, total=total)
+            _import_source(source, now, report, totals, batch_size, after_batch, total)
         finally:
             source.close()
+    refresh_statistics(runtime.engine())  # SQLite's planner statistics (cheap; see storage.db)
     return totals
 
 
-def _validated_sources(sources: Sequence[str]) -> list[MailSource]:
+def _keep_raw(store: BlobStore, batch: Sequence[SourceMessage]) -> list[RawRef]:
+    """Store the batch's raw bytes (before anything else is done with them)."""
+    refs = [
+        RawRef(message.source_id, store.put(message.raw), len(message.raw), message.uid)
+        for message in batch
+    ]
+    store.sync()
+    return refs
+
+
+def _import_source(
+    source: MailSource,
+    now: datetime,
+    report: ImportReport,
+    totals: ImportTotals,
+    batch_size: int,
+    after_batch: BatchHook | None,
+    total: int | None,
+) -> None:
+    """Read the source in batches; workers parse them while the batches parsed so far
+    are written, in order, each in one short transaction (`services.intake_parsing`)."""
+    settings, store, engine = intake_settings(), blob_store(), runtime.engine()
+    tracked = _tracked(source)
+    job = ParseJob(
+        str(store.root),
+        settings.limits(),
+        settings.attachment_timeout_s,
+        settings.attachment_memory_mb,
+    )
+    alone = total is not None and total <= batch_size
+
+    def write(batch: Sequence[SourceMessage], refs: list[RawRef], prepared: Any) -> None:
+        outcomes = file_prepared(engine, store, refs, prepared, now, settings.limits(), tracked)
+        counts = dict.fromkeys(OUTCOMES, 0)
+        for outcome in outcomes:
+            counts[outcome.outcome] += 1
+            report.write("message", **outcome.as_json())
+        for kind, count in counts.items():
+            totals.counts[kind] += count
+        _acknowledge(source, batch, now)
+        if after_batch is not None:  # e.g. incremental campaign grouping of the new responses
+            after_batch(source, counts)
+
+    # An IMAP folder keeps its lock step (read a batch, file it, move it, read the next):
+    # what a dropped connection leaves is then exactly the batches before it.
+    workers = 1 if source.kind == "imap" else worker_count(settings.parse_workers)
+    pipeline = ImportPipeline[Sequence[SourceMessage]](engine, job, workers)
+    with pipeline:
+        try:
+            for batch in _batches(source.messages(), batch_size):
+                for ready in pipeline.put(batch, _keep_raw(store, batch), alone=alone):
+                    write(*ready)
+        except SourceUnavailable:
+            for ready in pipeline.drain():  # what was read before the source failed
+                write(*ready)
+            raise
+        for ready in pipeline.drain():
+            write(*ready)
+
+
+def validated_sources(sources: Sequence[str]) -> list[MailSource]:
     if not sources:
         raise UserError("no mail source given; name an .eml file, folder, mbox, Maildir or URL")
     settings = runtime.settings().imap
@@ -260,13 +265,14 @@ async def import_responses(
     """Import hearing responses from the sources; the counts and the report's path."""
     now = moment(as_of)
     intake_settings()  # a bad setting fails here, in one line
-    opened = _validated_sources(sources)
+    opened = validated_sources(sources)
     path = Path(report_path) if report_path else new_report_path(runtime.settings().data_dir)
     report = ImportReport(path)
     report.write("start", sources=list(sources), as_of=now.isoformat())
     totals = ImportTotals()
     try:
         import_sources(opened, now, report, totals=totals)
+        group_new_responses_task(now.isoformat())  # campaigns grow as responses arrive
     except UserError as error:
         report.write("error", message=str(error))
         raise

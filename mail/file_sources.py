@@ -23,6 +23,11 @@ def _read_file(path: Path) -> bytes:
         ) from None
 
 
+def key_within(key: str, lower: str | None, upper: str | None) -> bool:
+    """Whether a message key is in the shard range [lower, upper) (None: open)."""
+    return (lower is None or key >= lower) and (upper is None or key < upper)
+
+
 class _FileSource:
     """Shared by the file-based sources: nothing to acknowledge or close."""
 
@@ -78,6 +83,16 @@ class EmlFolderSource(_FileSource):
         for path in self._files():
             yield SourceMessage(str(path), _read_file(path))
 
+    def shard_keys(self) -> list[str]:
+        """Every message's key (its path inside the folder), in reading order."""
+        return [str(path.relative_to(self.path)) for path in self._files()]
+
+    def messages_between(self, lower: str | None, upper: str | None) -> Iterator[SourceMessage]:
+        """The messages whose key is in [lower, upper) (None: open), in order."""
+        for path in self._files():
+            if key_within(str(path.relative_to(self.path)), lower, upper):
+                yield SourceMessage(str(path), _read_file(path))
+
 
 class MboxSource(_FileSource):
     """An mbox file; ids are `<path>#<index>` (0-based, in file order)."""
@@ -107,9 +122,19 @@ class MboxSource(_FileSource):
         return self._box
 
     def messages(self) -> Iterator[SourceMessage]:
+        return self.messages_between(None, None)
+
+    def shard_keys(self) -> list[str]:
+        """Every message's key, in file (byte) order: its index, zero-padded to sort."""
+        return [f"{key:012d}" for key in sorted(self._opened().keys())]
+
+    def messages_between(self, lower: str | None, upper: str | None) -> Iterator[SourceMessage]:
+        """The messages whose key is in [lower, upper) (None: open): a byte range of the
+        file, since mbox messages follow one another."""
         box = self._opened()
         for key in sorted(box.keys()):
-            yield SourceMessage(f"{self.path}#{key}", box.get_bytes(key))
+            if key_within(f"{key:012d}", lower, upper):
+                yield SourceMessage(f"{self.path}#{key}", box.get_bytes(key))
 
     def close(self) -> None:
         if self._box is not None:
@@ -160,8 +185,18 @@ class MaildirSource(_FileSource):
     def count(self) -> int:
         return len(self._entries())
 
+    def shard_keys(self) -> list[str]:
+        """Every message's Maildir key, in reading (arrival) order."""
+        return [_maildir_key(relative) for relative in self._entries()]
+
     def messages(self) -> Iterator[SourceMessage]:
+        return self.messages_between(None, None)
+
+    def messages_between(self, lower: str | None, upper: str | None) -> Iterator[SourceMessage]:
+        """The messages whose key is in [lower, upper) (None: open), in key order."""
         for relative in self._entries():
+            if not key_within(_maildir_key(relative), lower, upper):
+                continue
             try:
                 raw = (self.path / relative).read_bytes()
             except FileNotFoundError:  # moved by a mail client since the listing

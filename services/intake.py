@@ -71,6 +71,7 @@ __all__ = [
     "answered_stakeholder_keys",
     "assign_response",
     "file_batch",
+    "file_prepared",
     "file_stored",
     "mark_source_items_acknowledged",
     "pending_source_uids",
@@ -185,6 +186,20 @@ class _Batch:
         quarantine(held, f"could not be filed (failed twice: {short_error(failure)})")
         prepared[refs[0].raw_sha256] = held
         return self.write(refs, prepared)
+
+
+def file_prepared(
+    engine: Engine,
+    store: BlobStore,
+    refs: Sequence[RawRef],
+    prepared: dict[str, MessagePlan],
+    now: datetime,
+    limits: MailLimits,
+    tracked: TrackedSource | None = None,
+) -> list[MessageOutcome]:
+    """Write a batch whose new messages were parsed already (`prepared`, by sha256) in
+    one short transaction, splitting off a message that breaks it."""
+    return _Batch(engine, store, now, limits, tracked).write_or_split(refs, prepared)
 
 
 def file_stored(

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_
 from sqlalchemy import select as sql_select
 from sqlmodel import Session, col, select
 
@@ -132,49 +131,75 @@ def _with_response(statement: Any) -> Any:
     ).outerjoin(HearingRow, HearingRow.id == ResponseRow.hearing_id)
 
 
-def _load_by_sha(session: Session, known: _Known, shas: Sequence[str]) -> None:
+def read_by_sha(shas: Sequence[str]) -> Any:
+    """Messages read before, by the sha256 of their raw bytes (the unique index)."""
     statement = sql_select(  # SQLAlchemy's: columns given as a sequence
         *_filed_columns(),
         col(IntakeMessageRow.raw_sha256),
         col(IntakeMessageRow.outcome),
         col(IntakeMessageRow.source),
     )
-    rows = session.execute(
-        _with_response(statement).where(col(IntakeMessageRow.raw_sha256).in_(shas))
-    )
+    return _with_response(statement).where(col(IntakeMessageRow.raw_sha256).in_(list(shas)))
+
+
+def _load_by_sha(session: Session, known: _Known, shas: Sequence[str]) -> None:
+    rows = session.execute(read_by_sha(shas))
     for row_id, response_id, tracking, case, sha, outcome, source in rows.all():
         original = Original(row_id, None, case, tracking, response_id)
         known.by_sha[sha] = (original, outcome, source)
 
 
-def _load_filed(session: Session, known: _Known, plans: Sequence[MessagePlan]) -> None:
-    """Filed messages with a Message-ID or content key that this batch has."""
-    message_ids = {plan.message_id for plan in plans if plan.message_id}
-    content_keys = {plan.content_key for plan in plans if plan.content_key}
-    conditions = []
-    if message_ids:
-        conditions.append(col(IntakeMessageRow.message_id).in_(message_ids))
-    if content_keys:
-        conditions.append(col(IntakeMessageRow.content_key).in_(content_keys))
-    if not conditions:
-        return
+def filed_by_message_id(message_ids: Sequence[str]) -> Any:
+    """Messages with one of these Message-IDs, their response and case: planned through
+    ix_intake_message_message_id alone (the outcome is checked in Python, so the
+    planner has no outcome index to mistake for a better one; SQLite is told the index,
+    since its statistics may be missing or stale while an import runs)."""
     statement = sql_select(  # SQLAlchemy's: columns given as a sequence
         *_filed_columns(),
+        col(IntakeMessageRow.outcome),
         col(IntakeMessageRow.message_id),
         col(IntakeMessageRow.from_address),
+    )
+    return (
+        _with_response(statement)
+        .where(col(IntakeMessageRow.message_id).in_(list(message_ids)))
+        .with_hint(IntakeMessageRow, "INDEXED BY ix_intake_message_message_id", "sqlite")
+    )
+
+
+def filed_by_content_key(content_keys: Sequence[str]) -> Any:
+    """Messages with one of these content keys (only filed ones have one): planned
+    through ix_intake_message_content_key alone (named to SQLite, as above)."""
+    statement = sql_select(  # SQLAlchemy's: columns given as a sequence
+        *_filed_columns(),
+        col(IntakeMessageRow.outcome),
         col(IntakeMessageRow.content_key),
     )
-    rows = session.execute(
+    return (
         _with_response(statement)
-        .where(col(IntakeMessageRow.outcome).in_(FILED), or_(*conditions))
-        .order_by(IntakeMessageRow.id)
+        .where(col(IntakeMessageRow.content_key).in_(list(content_keys)))
+        .with_hint(IntakeMessageRow, "INDEXED BY ix_intake_message_content_key", "sqlite")
     )
-    for row_id, response_id, tracking, case, message_id, sender, content_key in rows.all():
-        original = Original(row_id, None, case, tracking, response_id)
-        if message_id:
-            known.by_message_id.setdefault((message_id, sender), original)
-        if content_key:
-            known.by_content.setdefault((content_key, case), original)
+
+
+def _load_filed(session: Session, known: _Known, plans: Sequence[MessagePlan]) -> None:
+    """Filed messages with a Message-ID or content key that this batch has: one indexed
+    lookup per kind of key, never a scan of the table. No ORDER BY (SQLite would rather
+    scan in id order than sort): the earliest original is kept by sorting here."""
+    message_ids = sorted({plan.message_id for plan in plans if plan.message_id})
+    content_keys = sorted({plan.content_key for plan in plans if plan.content_key})
+    if message_ids:
+        rows = sorted(session.execute(filed_by_message_id(message_ids)).all())
+        for row_id, response_id, tracking, case, outcome, message_id, sender in rows:
+            if outcome in FILED:
+                original = Original(row_id, None, case, tracking, response_id)
+                known.by_message_id.setdefault((message_id, sender), original)
+    if content_keys:
+        rows = sorted(session.execute(filed_by_content_key(content_keys)).all())
+        for row_id, response_id, tracking, case, outcome, content_key in rows:
+            if outcome in FILED:
+                original = Original(row_id, None, case, tracking, response_id)
+                known.by_content.setdefault((content_key, case), original)
 
 
 def _parse(plan: MessagePlan, raw: bytes, limits: MailLimits) -> None:

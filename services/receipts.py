@@ -25,9 +25,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, insert
 from sqlmodel import Session, col, select
 
 from domain.calendar import oslo_date
@@ -149,28 +149,32 @@ def queue_receipt(
 
 def _receipt_row(
     hearing: HearingRow, spec: HearingSpec, response: ReceiptTarget, now: datetime
-) -> OutboxMessageRow:
-    """The outbox row `queue_message` writes for this receipt."""
+) -> dict[str, Any]:
+    """The outbox row `queue_message` writes for this receipt, as a row to insert."""
     assert response.id is not None and response.tracking_number is not None
     body = letter_as_text(
         render_markdown(RECEIPT_KIND, receipt_context(hearing, spec, response, now))
     )
     key = receipt_dedupe_key(hearing.case_number, response.id)
-    return OutboxMessageRow(
-        hearing_id=hearing.id,
-        kind=RECEIPT_KIND,
-        dedupe_key=key,
-        message_id=stable_message_id(key),
-        to_address=(response.from_address or "").lower(),
-        to_name=response.from_name or response.organisation or "",
-        organisation=response.organisation,
-        stakeholder_key=response.stakeholder_key,
-        subject=receipt_subject(hearing.case_number, response.tracking_number),
-        body_text=body,
-        attachments_json="[]",
-        queued_at=now,
-        status="pending",
-    )
+    return {
+        "hearing_id": hearing.id,
+        "kind": RECEIPT_KIND,
+        "dedupe_key": key,
+        "message_id": stable_message_id(key),
+        "to_address": (response.from_address or "").lower(),
+        "to_name": response.from_name or response.organisation or "",
+        "organisation": response.organisation,
+        "stakeholder_key": response.stakeholder_key,
+        "subject": receipt_subject(hearing.case_number, response.tracking_number),
+        "body_text": body,
+        "attachments_json": "[]",
+        "queued_at": now,
+        "sent_at": None,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": None,
+        "last_error": None,
+    }
 
 
 def queue_receipts(
@@ -198,9 +202,11 @@ def queue_receipts(
         for hearing, spec, response in wanted
         if response.id not in queued
     ]
-    session.add_all(row for _, row in rows)
-    session.flush()
-    queued.update({response_id: row.id for response_id, row in rows})
+    if rows:  # one bulk INSERT, not an ORM object per receipt
+        table = OutboxMessageRow.__table__  # type: ignore[attr-defined]
+        statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        ids = session.connection().execute(statement, [row for _, row in rows]).scalars().all()
+        queued.update({rid: row_id for (rid, _), row_id in zip(rows, ids, strict=True)})
     return queued  # type: ignore[return-value]
 
 

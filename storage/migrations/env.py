@@ -9,6 +9,7 @@ from sqlmodel import SQLModel
 import storage.campaign_models
 import storage.hearing_models
 import storage.intake_models
+import storage.intake_shards
 import storage.models
 import storage.review_models  # noqa: F401
 

@@ -54,6 +54,7 @@ EXPECTED = {
     "codify-hearing/on-demand": ("flows/hearing_flows.py:codify_hearing", None),
     "withdraw-hearing/on-demand": ("flows/hearing_flows.py:withdraw_hearing", None),
     "import-responses/on-demand": ("flows/intake_flows.py:import_responses", None),
+    "import-shard/on-demand": ("flows/intake_shards.py:import_shard", None),
     "assign-response/on-demand": ("flows/intake_flows.py:assign_response_flow", None),
     "group-campaigns/on-demand": ("flows/review_flows.py:group_campaigns", None),
     "apply-review-file/on-demand": ("flows/review_flows.py:apply_review_file", None),

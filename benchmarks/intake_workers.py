@@ -1,0 +1,149 @@
+"""Sharded import on PostgreSQL: one Prefect worker against two, on the same mailbox.
+
+The mailbox is `benchmarks.intake`'s (same generator, same mix). For each worker count
+the benchmark makes a fresh PostgreSQL database and installation (`hoering server
+start`, `hoering deploy`), starts that many `hoering worker --limit 1`, runs
+`hoering responses import MAILDIR --shards S` and times it; every process it starts
+it stops. Each worker is one importing process (HOERING_INTAKE_PARSE_WORKERS=1), so
+the workers are what runs in parallel. It prints messages per second, the ratio
+two/one (target: at least 1.6) and the peak resident memory of each shard run
+(its process or its largest parse worker; with `--counts 50000 200000` it shows
+whether a worker's memory stays flat as the mailbox grows).
+
+Run: .venv/bin/python -m benchmarks.intake_workers [--counts 20000] [--shards 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.intake import ROOT, _free_port, _pg_database, generate_maildir
+
+HOERING = [sys.executable, "-m", "cli.main"]
+
+
+def _hoering(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run([*HOERING, *args], env=env, cwd=ROOT, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"hoering {' '.join(args)} failed:\n{done.stderr[-3000:]}")
+    return done.stdout
+
+
+def _prepare(db_url: str) -> None:
+    from config.settings import default_data_dir
+    from services.reference_files import load_reference_data
+    from storage.db import create_db_engine, upgrade_schema, write_session
+    from storage.reference_sync import sync_reference_data
+    from tests.intake_helpers import circulated_hearing
+
+    engine = create_db_engine(db_url)
+    upgrade_schema(engine)
+    with write_session(engine) as session:
+        sync_reference_data(session, load_reference_data(default_data_dir()))
+    circulated_hearing(engine)
+    engine.dispose()
+
+
+def run(folder: Path, workers: int, shards: int, root: Path) -> dict:
+    """Import `folder` with `workers` workers into a fresh installation; the figures."""
+    name = f"hoering_workers_{os.getpid()}_{workers}"
+    db_url = _pg_database(name)
+    home = root / f"install-{workers}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "HOERING_"))}
+    env.update(
+        PYTHONPATH=str(ROOT),
+        HOERING_DATA_DIR=str(home),
+        HOERING_DATABASE_URL=db_url,
+        HOERING_INTAKE_PARSE_WORKERS="1",
+        PREFECT_SERVER_API_PORT=str(_free_port()),
+        PREFECT_SERVER_UI_ENABLED="false",
+        PREFECT_WORKER_QUERY_SECONDS="2",
+        PREFECT_LOGGING_LEVEL="WARNING",
+    )
+    started: list[subprocess.Popen] = []
+    try:
+        _prepare(db_url)
+        _hoering(env, "server", "start")
+        _hoering(env, "deploy")
+        for number in range(workers):
+            log = (root / f"worker-{workers}-{number}.log").open("ab")
+            started.append(
+                subprocess.Popen(
+                    [*HOERING, "worker", "--limit", "1"],
+                    env=env,
+                    cwd=ROOT,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
+        began = time.perf_counter()
+        out = _hoering(env, "responses", "import", str(folder), "--shards", str(shards), "--json")
+        seconds = time.perf_counter() - began
+    finally:
+        for process in started:
+            with_group_stopped(process)
+        subprocess.run([*HOERING, "server", "stop"], env=env, cwd=ROOT, timeout=120)
+        _pg_database(name, drop=True)
+    result = json.loads(out)
+    return {**result, "seconds": seconds, "workers": workers}
+
+
+def with_group_stopped(process: subprocess.Popen) -> None:
+    import signal
+
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, sig)
+            process.wait(timeout=20)
+            return
+        except ProcessLookupError:
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--counts", type=int, nargs="+", default=[20_000])
+    parser.add_argument("--shards", type=int, default=8)
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    args = parser.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="hoering-intake-workers-"))
+    try:
+        for count in args.counts:
+            folder = root / f"maildir-{count}"
+            began = time.perf_counter()
+            generate_maildir(folder, count)
+            print(f"generated {count} messages in {time.perf_counter() - began:.0f} s", flush=True)
+            rates = {}
+            for workers in (1, 2):
+                result = run(folder, workers, args.shards, root)
+                rates[workers] = result["read"] / result["seconds"]
+                print(
+                    f"{count:>7} messages, {workers} worker(s), {args.shards} shards: "
+                    f"{rates[workers]:5.0f} msg/s ({result['seconds']:.0f} s, {result['runs']} "
+                    f"runs) | peak RSS per shard run {result['peak_rss_mib']} MiB | "
+                    f"load {os.getloadavg()[0]:.1f} | {result['counts']}",
+                    flush=True,
+                )
+            print(f"{count:>7} messages: two workers / one = {rates[2] / rates[1]:.2f} (>= 1.6)")
+            if not args.keep:
+                shutil.rmtree(folder)
+    finally:
+        if not args.keep:
+            shutil.rmtree(root, ignore_errors=True)
+        else:
+            print(f"kept {root}")
+
+
+if __name__ == "__main__":
+    main()
