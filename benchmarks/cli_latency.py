@@ -22,13 +22,14 @@ import json
 import os
 import re
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from tests.installation_helpers import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "examples" / "hearings" / "24-750-kliniske-studier.yaml"
@@ -60,12 +61,6 @@ def _spec_for(folder: Path, number: int) -> Path:
         text = re.sub(r"(?m)^\s*expected_id:.*\n", "", text)
     path.write_text(text, encoding="utf-8")
     return path
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _via_deployment(env: dict[str, str], cases: list[str]) -> list[float]:
@@ -111,7 +106,7 @@ def main() -> None:
             HOERING_DATA_DIR=str(Path(folder) / "var"),
             HOERING_ACTOR="bench",
             PYTHONPATH=str(ROOT),
-            PREFECT_SERVER_API_PORT=str(_free_port()),
+            PREFECT_SERVER_API_PORT=str(free_port()),
             PREFECT_WORKER_QUERY_SECONDS="2",
         )
         rows = [

@@ -43,6 +43,7 @@ from email.parser import BytesParser
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from tests.installation_helpers import free_port
 from tests.sample_files import message, pdf_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -321,14 +322,6 @@ def _measure(database: str, folder: Path, work: Path, env: dict[str, str], base:
     return {**result, "database": database}
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--counts", type=int, nargs="+", default=[10_000])
@@ -353,7 +346,7 @@ def main() -> None:
     started_server = "PREFECT_API_URL" not in os.environ
     os.environ.update({k: v for k, v in env.items() if k.startswith("PREFECT_")})
     if started_server:  # a server of its own, stopped at the end
-        env["PREFECT_API_URL"] = start_server(root / "server", _free_port()).api_url
+        env["PREFECT_API_URL"] = start_server(root / "server", free_port()).api_url
     else:
         env["PREFECT_API_URL"] = os.environ["PREFECT_API_URL"]
     rows = []

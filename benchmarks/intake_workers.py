@@ -20,21 +20,12 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.intake import ROOT, _free_port, _pg_database, generate_maildir
-
-HOERING = [sys.executable, "-m", "cli.main"]
-
-
-def _hoering(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run([*HOERING, *args], env=env, cwd=ROOT, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise SystemExit(f"hoering {' '.join(args)} failed:\n{done.stderr[-3000:]}")
-    return done.stdout
+from benchmarks.intake import _pg_database, generate_maildir
+from tests.installation_helpers import HOERING, ROOT, free_port, hoering, start_worker, stop_group
 
 
 def _prepare(db_url: str) -> None:
@@ -63,7 +54,7 @@ def run(folder: Path, workers: int, shards: int, root: Path) -> dict:
         HOERING_DATA_DIR=str(home),
         HOERING_DATABASE_URL=db_url,
         HOERING_INTAKE_PARSE_WORKERS="1",
-        PREFECT_SERVER_API_PORT=str(_free_port()),
+        PREFECT_SERVER_API_PORT=str(free_port()),
         PREFECT_SERVER_UI_ENABLED="false",
         PREFECT_WORKER_QUERY_SECONDS="2",
         PREFECT_LOGGING_LEVEL="WARNING",
@@ -71,44 +62,21 @@ def run(folder: Path, workers: int, shards: int, root: Path) -> dict:
     started: list[subprocess.Popen] = []
     try:
         _prepare(db_url)
-        _hoering(env, "server", "start")
-        _hoering(env, "deploy")
+        hoering(env, "server", "start")
+        hoering(env, "deploy")
         for number in range(workers):
             log = (root / f"worker-{workers}-{number}.log").open("ab")
-            started.append(
-                subprocess.Popen(
-                    [*HOERING, "worker", "--limit", "1"],
-                    env=env,
-                    cwd=ROOT,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
-            )
+            started.append(start_worker(env, log, "--limit", "1"))
         began = time.perf_counter()
-        out = _hoering(env, "responses", "import", str(folder), "--shards", str(shards), "--json")
+        out = hoering(env, "responses", "import", str(folder), "--shards", str(shards), "--json")
         seconds = time.perf_counter() - began
     finally:
         for process in started:
-            with_group_stopped(process)
+            stop_group(process)
         subprocess.run([*HOERING, "server", "stop"], env=env, cwd=ROOT, timeout=120)
         _pg_database(name, drop=True)
     result = json.loads(out)
     return {**result, "seconds": seconds, "workers": workers}
-
-
-def with_group_stopped(process: subprocess.Popen) -> None:
-    import signal
-
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(process.pid, sig)
-            process.wait(timeout=20)
-            return
-        except ProcessLookupError:
-            return
-        except subprocess.TimeoutExpired:
-            continue
 
 
 def main() -> None:

@@ -171,8 +171,9 @@ def main() -> None:
     if args.child:
         print(json.dumps(child(args.child)))
         return
-    from benchmarks.intake import _free_port, generate_maildir
+    from benchmarks.intake import generate_maildir
     from flows.prefect_server import start_server, stop_server
+    from tests.installation_helpers import free_port
 
     print(f"load average at start: {os.getloadavg()[0]:.1f}", flush=True)
     root = Path(tempfile.mkdtemp(prefix="hoering-national-bench-"))
@@ -186,7 +187,7 @@ def main() -> None:
     results: dict[str, dict] = {}
     try:
         if own_server:
-            env["PREFECT_API_URL"] = start_server(root / "server", _free_port()).api_url
+            env["PREFECT_API_URL"] = start_server(root / "server", free_port()).api_url
         started = time.perf_counter()
         stats = generate_maildir(work / "maildir", args.responses)
         print(

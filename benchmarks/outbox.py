@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import smtplib
-import socket
 import tempfile
 import time
 import uuid
@@ -43,6 +42,7 @@ from services.outbox import (
 from storage.db import create_db_engine, read_session, upgrade_schema, write_session
 from storage.hearing_models import OutboxMessageRow
 from storage.outbox_queue import queue_message
+from tests.installation_helpers import free_port
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 SENDER = Address(display_name="Helsedirektoratet", addr_spec="postmottak@helsedir.no")
@@ -56,12 +56,6 @@ class Counting:
     async def handle_DATA(self, server, session, envelope) -> str:
         self.count += 1
         return "250 2.0.0 Ok: queued"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _letter(folder: Path) -> Path:
@@ -147,7 +141,7 @@ def run_backend(name: str, url: str, count: int, folder: Path) -> dict:
     letter = _letter(folder)
     _queue(url, count, letter)
     handler = Counting()
-    controller = Controller(handler, hostname="127.0.0.1", port=_free_port())
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
     controller.start()
     try:
         baseline = _baseline(url, controller.port)

@@ -24,7 +24,6 @@ import argparse
 import hashlib
 import random
 import re
-import socket
 import statistics
 import tempfile
 import threading
@@ -48,6 +47,7 @@ from storage.intake_models import IntakeMessageRow, ResponseAttachmentRow, Respo
 from storage.reference_sync import sync_reference_data
 from storage.review_models import CampaignGroupRow, CampaignMemberRow
 from tests.hearing_helpers import create
+from tests.installation_helpers import free_port
 from web.app import create_app
 
 PASSWORD = "benchmark-passord"
@@ -76,12 +76,6 @@ CAMPAIGN_TEXT = (
     "Som lege i spesialisering støtter jeg forslaget om et læringsmål om kliniske studier. "
     "Det gir oss kunnskap vi trenger i møte med pasientene."
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _body(n: int, rng: random.Random) -> str:
@@ -233,7 +227,7 @@ def measure(engine: Engine, hearing_id: int, count: int, data_dir: Path, repeat:
         uvicorn.Config(
             create_app(settings, engine),
             host="127.0.0.1",
-            port=_free_port(),
+            port=free_port(),
             log_level="warning",
             lifespan="off",
         )

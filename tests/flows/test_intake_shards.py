@@ -24,7 +24,7 @@ from sqlalchemy import text
 
 from benchmarks.intake import generate_maildir
 from storage.db import create_db_engine
-from tests.flows.test_prefect_deployments import HOERING, ROOT, _free_port, _hoering, _stop_group
+from tests.installation_helpers import HOERING, ROOT, free_port, hoering, start_worker, stop_group
 from tests.intake_helpers import circulated_hearing
 
 pytestmark = [pytest.mark.integration, pytest.mark.prefect, pytest.mark.postgres]
@@ -104,7 +104,7 @@ def test_killed_worker_shard_is_retried_and_every_message_filed_once(db_url, tmp
         HOERING_INTAKE_BATCH_SIZE="10",
         HOERING_INTAKE_PARSE_WORKERS="1",
         HOERING_INTAKE_SHARD_STALL_S="15",
-        PREFECT_SERVER_API_PORT=str(_free_port()),
+        PREFECT_SERVER_API_PORT=str(free_port()),
         PREFECT_SERVER_UI_ENABLED="false",
         PREFECT_WORKER_QUERY_SECONDS="1",
         PREFECT_WORKER_PREFETCH_SECONDS="1",
@@ -113,20 +113,10 @@ def test_killed_worker_shard_is_retried_and_every_message_filed_once(db_url, tmp
     workers: list[subprocess.Popen] = []
     importer = None
     try:
-        _hoering(env, "server", "start")
-        _hoering(env, "deploy")
+        hoering(env, "server", "start")
+        hoering(env, "deploy")
         for log in logs:
-            workers.append(
-                subprocess.Popen(
-                    [*HOERING, "worker", "--limit", "1"],
-                    env=env,
-                    cwd=ROOT,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL,
-                    start_new_session=True,
-                )
-            )
+            workers.append(start_worker(env, log, "--limit", "1"))
         importer = subprocess.Popen(
             [*HOERING, "responses", "import", str(maildir), *SHARDED],
             env=env,
@@ -145,7 +135,7 @@ def test_killed_worker_shard_is_retried_and_every_message_filed_once(db_url, tmp
         if importer is not None and importer.poll() is None:
             importer.kill()
         for worker in workers:
-            _stop_group(worker)
+            stop_group(worker)
         for log in logs:
             log.close()
         subprocess.run([*HOERING, "server", "stop"], env=env, cwd=ROOT, timeout=60)

@@ -9,13 +9,9 @@ the `send-reminders/weekdays-0700` deployment fire from a schedule.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-import signal
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,11 +28,10 @@ from services import hearings
 from services.outbox_listing import list_outbox
 from storage.db import create_db_engine, read_session
 from tests.hearing_helpers import act, create, spec_text
+from tests.installation_helpers import HOERING, ROOT, free_port, hoering, start_worker, stop_group
 
 pytestmark = [pytest.mark.integration, pytest.mark.prefect]
 
-ROOT = Path(__file__).resolve().parents[2]
-HOERING = [sys.executable, "-m", "cli.main"]
 RUN_TIMEOUT_S = 180.0
 
 # flow/deployment -> (entrypoint, cron or None)
@@ -80,33 +75,6 @@ class Installation:
         return reply.json() if reply.content else None
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _hoering(env: dict[str, str], *args: str, timeout: float = 300) -> str:
-    done = subprocess.run(
-        [*HOERING, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout
-    )
-    assert done.returncode == 0, (args, done.stdout[-2000:], done.stderr[-2000:])
-    return done.stdout
-
-
-def _stop_group(process: subprocess.Popen) -> None:
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, sig)
-        try:
-            process.wait(timeout=20)
-            break
-        except subprocess.TimeoutExpired:
-            continue
-    with contextlib.suppress(ProcessLookupError):  # a flow run the worker left
-        os.killpg(process.pid, signal.SIGKILL)
-
-
 @pytest.fixture(scope="module")
 def installation(tmp_path_factory, db_templates) -> Iterator[Installation]:
     """`hoering server start` + `hoering deploy` + `hoering worker`; all stopped after."""
@@ -119,7 +87,7 @@ def installation(tmp_path_factory, db_templates) -> Iterator[Installation]:
         HOERING_DATA_DIR=str(folder / "var"),
         HOERING_DATABASE_URL=f"sqlite:///{db_file}",
         HOERING_MAIL_PDF="false",
-        PREFECT_SERVER_API_PORT=str(_free_port()),
+        PREFECT_SERVER_API_PORT=str(free_port()),
         PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="2",
         PREFECT_SERVER_UI_ENABLED="false",
         PREFECT_WORKER_QUERY_SECONDS="2",
@@ -128,24 +96,16 @@ def installation(tmp_path_factory, db_templates) -> Iterator[Installation]:
     log = (folder / "worker.log").open("ab")
     worker = None
     try:
-        started = _hoering(env, "server", "start")
+        started = hoering(env, "server", "start")
         assert "UI http://127.0.0.1:" in started
-        status = _hoering(env, "server", "status")
+        status = hoering(env, "server", "status")
         api_url = status.split("UI ")[1].split()[0] + "/api"
-        _hoering(env, "deploy")
-        worker = subprocess.Popen(
-            [*HOERING, "worker"],
-            env=env,
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        hoering(env, "deploy")
+        worker = start_worker(env, log)
         yield Installation(env, api_url, env["HOERING_DATABASE_URL"], folder / "var")
     finally:
         if worker is not None:
-            _stop_group(worker)
+            stop_group(worker)
         log.close()
         subprocess.run([*HOERING, "server", "stop"], env=env, cwd=ROOT, timeout=60)
     assert subprocess.run([*HOERING, "server", "status"], env=env, cwd=ROOT).returncode == 1

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import json
-import socket
 import ssl
 import threading
 from collections import Counter
@@ -33,6 +32,7 @@ from mail.transports import MailSettings, SmtpTransport, open_transport
 from storage.blobs import BlobStore
 from tests.cli_helpers import assert_one_line_error, run_crashing_hoering, run_hoering
 from tests.hearing_helpers import AFTER_DEADLINE, CODIFIED, DECISIONS_PATH, REVIEWED, act
+from tests.installation_helpers import free_port
 from tests.services.test_outbox_sender import (
     SEND_DAY,
     _queue,
@@ -94,12 +94,6 @@ class Recorder:
         return Counter(r.message_id for r in self.received)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _authenticator(server, session, envelope, mechanism, auth_data) -> AuthResult:
     ok = isinstance(auth_data, LoginPassword) and (
         auth_data.login.decode(),
@@ -118,7 +112,7 @@ class Server:
 
 
 def _start(recorder: Recorder, **kwargs) -> Controller:
-    controller = Controller(recorder, hostname="127.0.0.1", port=_free_port(), **kwargs)
+    controller = Controller(recorder, hostname="127.0.0.1", port=free_port(), **kwargs)
     controller.start()
     return controller
 
@@ -298,7 +292,7 @@ def test_permanent_refusal_fails_with_the_server_reason(engine, tmp_path, smtp_s
 
 def test_unreachable_server_releases_everything(engine, tmp_path):
     _queue(engine, tmp_path, "k0")
-    settings = _settings(tmp_path, _free_port())
+    settings = _settings(tmp_path, free_port())
     report = _send(engine, open_transport(settings), settings.data_dir)
     assert report.stopped.startswith("cannot connect to 127.0.0.1:")
     (row,) = outbox_rows(engine)

@@ -10,7 +10,6 @@ each step. Outside CI a missing browser skips; under CI=true it fails.
 from __future__ import annotations
 
 import shutil
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -34,6 +33,7 @@ from tests.desk_helpers import (
     desk_settings,
     stray_response,
 )
+from tests.installation_helpers import free_port
 from web.app import create_app
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -49,12 +49,6 @@ FLAGS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def served_desk(engine, db_url, tmp_path) -> Iterator[str]:
     """The desk on 127.0.0.1:<free port>, stopped when the test ends."""
@@ -62,7 +56,7 @@ def served_desk(engine, db_url, tmp_path) -> Iterator[str]:
 
     desk_hearing(engine, tmp_path)
     app = create_app(desk_settings(tmp_path, db_url), engine)
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     )

@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,12 +15,7 @@ import pytest
 
 from services.desk_users import check_password, load_users
 from tests.cli_helpers import assert_one_line_error, run_hoering
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from tests.installation_helpers import free_port
 
 
 def test_add_user_writes_an_argon2_hash(tmp_path, monkeypatch):
@@ -65,7 +59,7 @@ def test_a_users_file_with_a_bad_role_is_refused_in_one_line(tmp_path):
 def test_hoering_web_serves_the_desk_until_stopped(hoering_env, tmp_path):
     run = run_hoering("init", env=hoering_env)
     assert run.code == 0, run.stderr
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "cli.main", "web", "--port", str(port)],
         env={**os.environ, **hoering_env},
