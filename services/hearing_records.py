@@ -264,11 +264,14 @@ def queue_to_recipients(
 
 
 def current_version(session: Session, goal_id: str) -> LearningGoalRow | None:
-    return session.exec(
+    """The goal's latest version if it is active (a deletion adds a retired version,
+    which no later change may build on)."""
+    latest = session.exec(
         select(LearningGoalRow)
         .where(LearningGoalRow.goal_id == goal_id, col(LearningGoalRow.valid_to).is_(None))
         .order_by(col(LearningGoalRow.version).desc())
     ).first()
+    return latest if latest is not None and latest.status == "active" else None
 
 
 def goal_texts(session: Session, spec: HearingSpec) -> dict[str, str]:
