@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 from domain.errors import UserError
 from domain.lifecycle import HearingState
 from services.hearing_records import load_spec
-from storage import catalogue
+from storage import catalogue, ledger
 from storage.hearing_models import HearingItemRow, HearingRow
 from storage.models import LearningGoalRow
 
@@ -114,7 +114,7 @@ def pending_changes(session: Session) -> dict[str, list[PendingChange]]:
 
 def goal_history(session: Session, goal_id: str) -> GoalHistory:
     """Every version of `goal_id`, oldest first, with its hearing and decision."""
-    clean = goal_id.strip().upper()
+    clean = str(ledger.registry(session).parse(goal_id))  # a malformed ID: one line
     rows = session.exec(
         select(LearningGoalRow)
         .where(LearningGoalRow.goal_id == clean)

@@ -13,6 +13,7 @@ from services import hearings
 from storage import catalogue
 from storage.db import read_session
 from tests.catalogue_helpers import load_lis1_extract
+from tests.cli_helpers import assert_one_line_error, run_hoering
 from tests.hearing_helpers import act, create
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "hearings"
@@ -144,8 +145,6 @@ def test_lis1_change(engine, tmp_path):
 
 
 def test_goals_list_and_history_before_and_after_codification(engine, hoering_env, tmp_path):
-    from tests.cli_helpers import assert_one_line_error, run_hoering
-
     letters = tmp_path / "letters"
     content = (EXAMPLES / "25-1201-blodsykdommer-revisjon.yaml").read_text(encoding="utf-8")
     create(engine, content, datetime(2025, 3, 3, 10, 0, tzinfo=OSLO))
@@ -223,3 +222,10 @@ def test_fkm_change_without_every_committee_is_not_circulated(engine, tmp_path):
     message = str(err.value)
     assert "recipients lack the spesialitetskomité of ALM, AMM, ANE, " in message
     assert " BLS," not in message and "URO (spesialistforskriften § 6)" in message
+
+
+def test_goals_history_refuses_a_malformed_id_in_one_line(engine, hoering_env):
+    result = run_hoering("goals", "history", "BLS12", env=hoering_env)
+    assert_one_line_error(result, "BLS12", "hyphen is missing", "BLS-12")
+    result = run_hoering("goals", "history", "BLS-999", env=hoering_env)
+    assert_one_line_error(result, "no learning goal BLS-999")
