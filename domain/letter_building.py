@@ -40,6 +40,7 @@ from domain.letter_context import (
     SpecialtyListing,
 )
 from domain.reference import SpecialtyGroup, StakeholderGroup
+from domain.spec_catalogue import same_text
 
 GROUP_LABELS_NB: Mapping[str, str] = {
     StakeholderGroup.RHF: "Regionale helseforetak",
@@ -133,13 +134,14 @@ def _change_item_row(
                 stricter=item.stricter,
             )
         case MovedGoal():
+            old_place, new_place = _places(item)
             return ChangeItemRow(
                 specialty_name=name,
                 goal_id_display=item.goal_id,
                 kind=ChangeKind.MOVED_GOAL,
                 comment=comment,
-                old_text=item.from_heading,
-                new_text=item.to_heading,
+                old_text=old_place,
+                new_text=new_place,
             )
         case DeletedGoal():
             return ChangeItemRow(
@@ -185,6 +187,18 @@ def recipient_groups(recipients: Sequence[RecipientInfo]) -> tuple[RecipientGrou
         if members:
             groups.append(RecipientGroup(label=label, recipients=members))
     return tuple(groups)
+
+
+def _places(item: MovedGoal) -> tuple[str | None, str]:
+    """Where a moved goal stands before and after: its heading, and its training part
+    when the move changes it ('del 2' alone when only the part changes)."""
+    if item.training_part is None:
+        return item.from_heading, item.to_heading
+    old_part = f"del {item.from_training_part}" if item.from_training_part else None
+    if same_text(item.from_heading, item.to_heading):
+        return old_part, f"del {item.training_part}"
+    old = f"{item.from_heading}, {old_part}" if old_part else item.from_heading
+    return old, f"{item.to_heading}, del {item.training_part}"
 
 
 def _proposed_goals(
