@@ -275,7 +275,8 @@ def _sender(reader: HeaderReader) -> tuple[str | None, str | None]:
     if not senders:
         return None, None
     name, address = senders[0]
-    return (name.strip() or None), address
+    # Addresses are compared case-blind everywhere (stakeholders, supplements, receipts)
+    return (name.strip() or None), (address.lower() if address else address)
 
 
 _AUTOMATIC_PRECEDENCE = frozenset({"bulk", "junk", "list", "auto_reply"})

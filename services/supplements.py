@@ -62,7 +62,7 @@ def _candidates(
     stakeholders = sorted({n.stakeholder_key for n in news if n.stakeholder_key})
     mailboxes = sorted(
         {
-            (n.from_address or "").strip()
+            (n.from_address or "").strip().lower()
             for n in news
             if not n.stakeholder_key and organisation_key(None, n.from_address)
         }

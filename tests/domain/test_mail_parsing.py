@@ -763,3 +763,8 @@ def test_mangled_messages_never_raise_and_never_yield_unsafe_names() -> None:
             assert attachment.safe_name and not {"/", "\\", "\x00"} & set(attachment.safe_name)
             assert attachment.sha256 == attachment_sha256(attachment.payload)
         assert all(moment.tzinfo is not None for moment in result.received_times)
+
+
+def test_the_sender_address_is_kept_in_lower_case() -> None:
+    raw = b"From: Postmottak <Postmottak@Helse-Vest.NO>\r\nSubject: Svar\r\n\r\nTekst.\r\n"
+    assert parsed(raw).from_address == "postmottak@helse-vest.no"
