@@ -30,7 +30,9 @@ def withdrawal_letter_context(
         deadline=spec.deadline,
         reason=reason.strip(),
         withdrawn_ids=tuple(withdrawn_ids),
-        forwarded=any(r.group == StakeholderGroup.RHF for r in recipients),
+        # the høringsbrev asks the RHFs to pass it on only when it names specialties
+        forwarded=bool(spec.affected_specialties)
+        and any(r.group == StakeholderGroup.RHF for r in recipients),
         signatories=tuple(
             Signatory(name=s.name, title=s.title, on_behalf=s.on_behalf) for s in spec.signatories
         ),
