@@ -153,8 +153,7 @@ def _changes(item: AmendedText | MovedGoal | DeletedGoal, decision: Any) -> dict
         return {"status": "retired"}
     changes: dict[str, Any] = {}
     if isinstance(item, AmendedText):
-        amended = decision.decision == Outcome.ADOPT_AMENDED
-        changes["text"] = decision.text if amended else item.new_text
+        changes["text"] = adopted_text(item, decision)[0]
         if item.heading is not None:
             changes["heading"] = item.heading
     else:
