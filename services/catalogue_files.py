@@ -219,8 +219,16 @@ def _apply(
 def _new_state(
     session: Session, current: LearningGoalRow, day: date, source: str, **changes: Any
 ) -> None:
-    """A new version from `day`; a version that starts that day is corrected instead."""
+    """A new version from `day`; a version that starts that day is corrected instead.
+    A hearing's codified version that starts on or after `day` is never overwritten."""
     start = max(day, current.valid_from) if current.valid_from else day
+    if current.valid_from == start and (current.source or "").startswith("hearing:"):
+        case = (current.source or "").removeprefix("hearing:")
+        raise UserError(
+            f"{current.goal_id}: hearing {case} changed it from {current.valid_from}, and the "
+            "file differs from that version; export the catalogue again, or import with "
+            f"--as-of after {current.valid_from} to change it from then"
+        )
     if current.valid_from == start:
         for name, value in changes.items():
             setattr(current, name, value)

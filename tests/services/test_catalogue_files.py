@@ -7,10 +7,13 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import pytest
 from openpyxl import load_workbook
 from sqlmodel import select
 
+from domain.errors import UserError
 from services.catalogue_files import export_catalogue, import_catalogue
+from services.hearing_records import current_version
 from storage import catalogue, ledger
 from storage.db import read_session, write_session
 from storage.models import IdPrefixRow, LearningGoalRow
@@ -145,3 +148,20 @@ def test_cli_export_and_dry_run_import(hoering_env, tmp_path):
     assert "FKM: 0 added, 0 changed, 0 removed" in shown.stdout
     unknown = run_hoering("catalogue", "export", "XYZ", str(path), env=hoering_env)
     assert_one_line_error(unknown, "unknown catalogue 'XYZ'", "FKM, LIS1")
+
+
+def test_an_import_never_overwrites_a_codified_change_that_is_not_in_effect_yet(engine, tmp_path):
+    path = tmp_path / "bls.xlsx"
+    _export(engine, path)  # exported before the hearing's change was codified
+    with write_session(engine) as session:
+        current = current_version(session, "BLS-010")
+        assert current is not None
+        catalogue.add_version(
+            session, current, date(2025, 9, 1), "hearing:25/9", text="Kunne gjøre noe nytt."
+        )
+    before = dump(engine)["learning_goal"]
+    with pytest.raises(UserError) as refused, write_session(engine) as session:
+        import_catalogue(session, path, DAY, dry_run=False)
+    assert "BLS-010: hearing 25/9 changed it from 2025-09-01" in str(refused.value)
+    assert "export the catalogue again" in str(refused.value)
+    assert dump(engine)["learning_goal"] == before  # nothing half-written
