@@ -7,8 +7,8 @@ here (`raise_floor` for a catalogue import, `sync_counters` at init).
 
 from __future__ import annotations
 
-from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlalchemy import case, func, update
+from sqlmodel import Session, col, select
 
 from domain.errors import UserError
 from storage.models import IdCounterRow, IdPrefixRow, IdReservationRow, LearningGoalRow
@@ -44,13 +44,19 @@ def highest_known_number(session: Session, prefix: str) -> int:
 
 
 def _raise_counter(session: Session, prefix: str, highest_used: int) -> None:
-    """Make the counter's next number at least `highest_used + 1` (never lowers it)."""
-    row = session.get(IdCounterRow, prefix)
-    if row is None:
-        session.add(IdCounterRow(prefix=prefix, next_number=highest_used + 1))
-    elif row.next_number <= highest_used:
-        row.next_number = highest_used + 1
-        session.add(row)
+    """Make the counter's next number at least `highest_used + 1`, never lower it: one
+    UPDATE that compares with the row as it is when locked, so a reservation committed
+    meanwhile is never undone (a read, then a write of that value, could be)."""
+    wanted = highest_used + 1
+    current = col(IdCounterRow.next_number)
+    raised = session.execute(
+        update(IdCounterRow)
+        .where(col(IdCounterRow.prefix) == prefix)
+        .values(next_number=case((current < wanted, wanted), else_=current))
+        .execution_options(synchronize_session="fetch")
+    )
+    if raised.rowcount == 0:  # type: ignore[attr-defined]
+        session.add(IdCounterRow(prefix=prefix, next_number=wanted))
 
 
 def sync_counters(session: Session) -> None:
