@@ -109,8 +109,7 @@ def run_grouping(url: str) -> dict:
         session.connection()
     ready = peak_rss_mib()
     started, cpu = time.perf_counter(), cpu_seconds()
-    with write_session(engine) as session:
-        done = group_all_new_responses(session, actor="benchmark", now=as_of_moment(AS_OF))
+    done = group_all_new_responses(engine, actor="benchmark", now=as_of_moment(AS_OF))
     engine.dispose()
     counts = next(iter(done.values()), {"responses": 0, "joined": 0, "new_groups": 0})
     return {

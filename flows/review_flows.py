@@ -71,8 +71,7 @@ def group_new_responses_task(as_of: str | None, actor: str = "prefect") -> dict:
     regrouping the rest (`services.campaigns.group_new_responses`). The import calls
     it after its batches."""
     now = runtime.as_of_moment(as_of)
-    with write_session(runtime.engine()) as session:
-        return campaigns.group_all_new_responses(session, actor=actor, now=now)
+    return campaigns.group_all_new_responses(runtime.engine(), actor=actor, now=now)
 
 
 @flow(name="group-campaigns", flow_run_name="group campaigns {case}")

@@ -6,11 +6,12 @@ the group when it is regrouped."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import Engine, delete, func, update
 from sqlmodel import Session, col, select
 
 from domain.campaigns import DEFAULT_THRESHOLD, GroupingState, signatures
@@ -25,6 +26,7 @@ from services.review_lookup import (
 )
 from services.review_recording import ResolvedReview, write_reviews
 from storage import campaign_state
+from storage.db import read_session, write_session
 from storage.hearing_models import HearingRow
 from storage.intake_models import ResponseRow
 from storage.review_models import (
@@ -107,6 +109,7 @@ def group_new_responses(
     now: datetime,
     threshold: float = DEFAULT_THRESHOLD,
     batch: int = GROUP_BATCH,
+    max_batches: int | None = None,
 ) -> dict[str, int]:
     """Group the hearing's responses that are not grouped yet (`response.
     campaign_scanned_at` unset, by its index), oldest id first, without regrouping the
@@ -117,12 +120,17 @@ def group_new_responses(
     hearing = session.get(HearingRow, hearing_id)
     if hearing is None:
         raise ValueError(f"no hearing {hearing_id}")
+    campaign_state.lock_grouping(session)  # two imports ending at once group in turn
     counts = {"responses": 0, "joined": 0, "new_groups": 0}
     if campaign_state.grouped_without_memory(session, hearing_id):
         groups = group_campaigns(session, hearing.case_number, actor=actor, now=now)
         return {**counts, "regrouped": len(groups)}
     quoted = proposal_text(hearing.spec_json)
-    while pending := campaign_state.pending_responses(session, hearing_id, batch):
+    batches = 0
+    while (max_batches is None or batches < max_batches) and (
+        pending := campaign_state.pending_responses(session, hearing_id, batch)
+    ):
+        batches += 1
         texts = signatures([(rid, body) for rid, body, auto in pending if not auto], quoted)
         state = campaign_state.load_state(session, hearing_id, texts)
         before = {text: state.root(text) for text in list(state.joined.parent)}
@@ -141,14 +149,25 @@ def group_new_responses(
     return counts
 
 
-def group_all_new_responses(session: Session, *, actor: str, now: datetime) -> dict[str, Any]:
-    """`group_new_responses` for every hearing (few; each looks up its own pending
-    responses by index): what the import calls after its batches. Counts per case."""
-    done = {}
-    for hearing in session.exec(select(HearingRow).order_by(col(HearingRow.id))).all():
-        counts = group_new_responses(session, row_id(hearing), actor=actor, now=now)
-        if counts["responses"]:
-            done[hearing.case_number] = counts
+def group_all_new_responses(engine: Engine, *, actor: str, now: datetime) -> dict[str, Any]:
+    """`group_new_responses` for every hearing, one batch per transaction (a reviewer's
+    save waits for one batch at most): what the import calls after its batches. Counts
+    per case."""
+    with read_session(engine) as session:
+        hearings = session.exec(select(HearingRow.id, HearingRow.case_number)).all()
+    done: dict[str, Any] = {}
+    for hearing_id, case in sorted(hearings, key=lambda row: row[0] or 0):
+        total: Counter[str] = Counter()
+        while True:
+            with write_session(engine) as session:
+                counts = group_new_responses(
+                    session, hearing_id or 0, actor=actor, now=now, max_batches=1
+                )
+            total.update(counts)
+            if not counts["responses"] or "regrouped" in counts:
+                break
+        if total["responses"] or total["regrouped"]:
+            done[case] = dict(total)
     return done
 
 

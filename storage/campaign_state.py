@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import delete, insert, or_, update
+from sqlalchemy import delete, insert, or_, text, update
 from sqlmodel import Session, col, select
 
 from domain.campaigns import GroupingState, Signature
@@ -34,6 +34,15 @@ def _unsigned(key: int) -> int:
 def _chunks(values: Sequence[object]) -> Iterable[Sequence[object]]:
     for start in range(0, len(values), _CHUNK):
         yield values[start : start + _CHUNK]
+
+
+_GROUPING_LOCK = 0x63616D70  # "camp": one campaign grouping at a time on PostgreSQL
+
+
+def lock_grouping(session: Session) -> None:
+    """Serialise concurrent groupings until commit (SQLite already does: BEGIN IMMEDIATE)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _GROUPING_LOCK})
 
 
 def pending_responses(session: Session, hearing_id: int, limit: int) -> list[tuple[int, str, bool]]:
