@@ -174,7 +174,8 @@ def _import_each(
             _import_source(source, now, report, totals, batch_size, after_batch, total)
         finally:
             source.close()
-    refresh_statistics(runtime.engine())  # SQLite's planner statistics (cheap; see storage.db)
+    if totals.read:  # SQLite's planner statistics (cheap; see storage.db)
+        refresh_statistics(runtime.engine())
     return totals
 
 
