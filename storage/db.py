@@ -54,7 +54,9 @@ def create_db_engine(url: str, busy_timeout_s: float = 60.0) -> Engine:
     try:
         if parsed.get_backend_name() == "sqlite":
             return _sqlite_engine(parsed, busy_timeout_s)
-        return create_engine(parsed, pool_pre_ping=True)
+        # hide_parameters: an error's text (which Prefect logs) quotes no values, and
+        # responses hold personal data
+        return create_engine(parsed, pool_pre_ping=True, hide_parameters=True)
     except (NoSuchModuleError, ModuleNotFoundError) as exc:
         raise DatabaseUnavailable(
             f"no driver for database URL {describe_url(url)} ({exc}); use sqlite:/// "
@@ -73,7 +75,7 @@ def _sqlite_engine(url, busy_timeout_s: float) -> Engine:
                 f"cannot create the data folder {folder}: {exc.strerror}; set HOERING_DATA_DIR "
                 "to a writable folder"
             ) from None
-    engine = create_engine(url, connect_args={"timeout": busy_timeout_s})
+    engine = create_engine(url, connect_args={"timeout": busy_timeout_s}, hide_parameters=True)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
