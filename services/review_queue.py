@@ -32,7 +32,7 @@ from storage.review_models import (
     ResponseReviewRow,
     ReviewEventRow,
 )
-from storage.review_queries import is_counted, unreviewed_response_count
+from storage.review_queries import is_counted, is_unreviewed, unreviewed_response_count
 from storage.rows import row_id
 from storage.timeutil import from_db
 
@@ -118,7 +118,7 @@ def standalone_page_query(
         ~member.exists(),
     )
     if not include_reviewed:
-        query = query.where(col(ResponseRow.stance).is_(None))
+        query = query.where(is_unreviewed())
     return _in_order(query, cursor, limit)
 
 
@@ -146,8 +146,7 @@ def _group_page_query(
             .join(member, col(member.id) == col(CampaignMemberRow.response_id))
             .where(
                 col(CampaignMemberRow.campaign_id) == col(CampaignGroupRow.id),
-                col(member.stance).is_(None),
-                col(member.auto_submitted).is_(False),
+                is_unreviewed(member),
                 # always true; ties the check to the representative's row, so the
                 # planner runs it only for groups in the page's range, not every group
                 col(ResponseRow.id) == col(CampaignGroupRow.representative_id),

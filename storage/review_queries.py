@@ -10,24 +10,28 @@ yet. `response.stance` mirrors the current review (`response_review`), and
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import ColumnElement, and_, func
 from sqlmodel import Session, col, select
 
 from storage.intake_models import ResponseRow
 
 
-def is_counted() -> ColumnElement[bool]:
+def is_counted(table: Any = ResponseRow) -> ColumnElement[bool]:
     """SQL condition: a response that counts on its own, i.e. not a supplement of an
-    earlier response of the same sender (a supplement is counted once, with its first)."""
-    return col(ResponseRow.supplement_of_id).is_(None)
+    earlier response of the same sender (a supplement is counted once, with its first).
+    `table`: ResponseRow or an alias of it."""
+    return col(table.supplement_of_id).is_(None)
 
 
-def is_unreviewed() -> ColumnElement[bool]:
-    """SQL condition: a response that needs a stance and has none."""
+def is_unreviewed(table: Any = ResponseRow) -> ColumnElement[bool]:
+    """SQL condition: a response that needs a stance and has none (`table`: ResponseRow
+    or an alias of it)."""
     return and_(
-        col(ResponseRow.auto_submitted).is_(False),
-        col(ResponseRow.stance).is_(None),
-        is_counted(),
+        col(table.auto_submitted).is_(False),
+        col(table.stance).is_(None),
+        is_counted(table),
     )
 
 
