@@ -1,8 +1,8 @@
 """response.supplement_of_id: a later message that adds to a filed response (issue 12),
 and an index on response.receipt_outbox_id to find the response a receipt reply answers.
 
-Revision ID: 0006_responses
-Revises: 0005_desk
+Revision ID: 0007_responses
+Revises: 0006_catalogues
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@ reservation is one UPDATE ... RETURNING on the counter row. A reservation whose 
 given explicitly above the verified floor records that in `accepted_unverified`.
 `review list` pages unreviewed responses through ix_response_hearing_stance_received.
 
-Revision ID: 0006_ledger
-Revises: 0005_desk
+Revision ID: 0008_ledger
+Revises: 0007_responses
 """
 
 from __future__ import annotations

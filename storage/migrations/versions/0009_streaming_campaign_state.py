@@ -1,8 +1,8 @@
 """Incremental campaign grouping (issue 13): what the grouping remembers between batches,
 and the index of the responses not grouped yet.
 
-Revision ID: 0006_streaming
-Revises: 0005_desk
+Revision ID: 0009_streaming
+Revises: 0008_ledger
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The shards of a sharded import over several workers (issue 13).
 
-Revision ID: 0006_intake
-Revises: 0005_desk
+Revision ID: 0010_intake
+Revises: 0009_streaming
 """
 
 from __future__ import annotations
