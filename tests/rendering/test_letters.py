@@ -853,3 +853,17 @@ def test_every_letter_converts_to_pdf(tmp_path: Path) -> None:
     text = "".join(page.extract_text() for page in letter.pages)
     assert "31. mai 2024" in text and "HJS-xxx" in text
     assert len(letter.pages) >= 3
+
+
+def test_orientation_letter_when_nothing_was_adopted_or_only_goals_go() -> None:
+    context = orientation_context()
+    dropped = tuple(replace(d, decision=Decision.DROP, goal_id=None) for d in context.decisions)
+    nothing = render_markdown("orienteringsbrev", replace(context, decisions=dropped))
+    assert "besluttet ikke å gjennomføre de foreslåtte endringene" in nothing
+    assert "fastsatt endringer" not in nothing
+    assert "Ingen læringsmål ble vedtatt i denne saken" in nothing
+    deleted = (replace(context.decisions[0], kind=ChangeKind.DELETED_GOAL, text="Gammel tekst."),)
+    only_deleted = render_markdown("orienteringsbrev", replace(context, decisions=deleted))
+    assert "fastsatt endringer" in only_deleted
+    assert "Endringene vises i Kompetanseportalen fra 1. september 2025." in only_deleted
+    assert "kan få dem vurdert og godkjent" not in only_deleted
