@@ -82,6 +82,56 @@ SENDERS = [
     ("Sykehuset Innlandet", "postmottak@sykehuset-innlandet.no"),
     ("Liv Berg", "liv.berg@medisin.uio.no"),
 ]
+# A national hearing that becomes a campaign is answered mostly by private persons, each
+# writing from an address of their own (some write twice); the rest by the consulted
+# bodies and their staff, whose later messages count as supplements of the first.
+PRIVATE_SHARE = 0.85
+WRITES_AGAIN = 0.03
+FIRST_NAMES = [
+    "Åse",
+    "Per",
+    "Kari",
+    "Ola",
+    "Ingrid",
+    "Jon",
+    "Liv",
+    "Bjørn",
+    "Sigrid",
+    "Håkon",
+    "Marit",
+    "Øystein",
+    "Solveig",
+    "Lars",
+    "Ragnhild",
+    "Eirik",
+    "Tone",
+    "Knut",
+    "Ane",
+    "Jørgen",
+]
+LAST_NAMES = [
+    "Ødegård",
+    "Håkonsen",
+    "Nordmann",
+    "Dahl",
+    "Bø",
+    "Ås",
+    "Berg",
+    "Hansen",
+    "Johansen",
+    "Olsen",
+    "Larsen",
+    "Andersen",
+    "Pedersen",
+    "Nilsen",
+    "Kristiansen",
+    "Jensen",
+    "Karlsen",
+    "Sæther",
+    "Løken",
+    "Strøm",
+]
+FREE_MAIL = ["gmail.com", "hotmail.com", "online.no", "outlook.com", "icloud.com", "live.no"]
 SUBJECTS = [
     "SV: Høring – læringsmål om kliniske studier, sak 24/750",
     "Høringssvar sak 24/750",
@@ -133,6 +183,7 @@ def generate_maildir(folder: Path, count: int, seed: int = 750) -> dict[str, int
         (folder / sub).mkdir(parents=True, exist_ok=True)
     stats = {"docx": 0, "pdf": 0, "resend": 0, "junk": 0, "bytes": 0}
     previous: bytes | None = None
+    private: list[tuple[str, str]] = []  # recent private senders, some of whom write again
     for number in range(count):
         roll = rng.random()
         if previous is not None and roll < 0.01:
@@ -142,7 +193,7 @@ def generate_maildir(folder: Path, count: int, seed: int = 750) -> dict[str, int
             raw = b"\x01\x02\x03\x04 binary junk " + os.urandom(64)
             stats["junk"] += 1
         else:
-            raw = _message(rng, number, parts, xml, stats)
+            raw = _message(rng, number, parts, xml, stats, private)
             previous = raw
         name = f"{1717000000 + number}.M{number}P42.postmottak"
         (folder / "new" / name).write_bytes(raw)
@@ -150,10 +201,36 @@ def generate_maildir(folder: Path, count: int, seed: int = 750) -> dict[str, int
     return stats
 
 
+def _ascii(name: str) -> str:
+    table = str.maketrans({"å": "a", "æ": "ae", "ø": "o", "Å": "a", "Æ": "ae", "Ø": "o"})
+    return name.translate(table).lower()
+
+
+def _sender(rng: random.Random, number: int, private: list[tuple[str, str]]) -> tuple[str, str]:
+    """Most messages from a private person of their own, some from one who wrote before,
+    the rest from the consulted bodies (`SENDERS`)."""
+    roll = rng.random()
+    if roll >= PRIVATE_SHARE:
+        return rng.choice(SENDERS)
+    if private and roll < WRITES_AGAIN:
+        return rng.choice(private)
+    first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+    address = f"{_ascii(first)}.{_ascii(last)}.{number}@{rng.choice(FREE_MAIL)}"
+    private.append((f"{first} {last}", address))
+    if len(private) > 1000:
+        del private[: len(private) - 1000]  # keep the generator's memory flat
+    return private[-1]
+
+
 def _message(
-    rng: random.Random, number: int, parts: dict[str, bytes], xml: str, stats: dict[str, int]
+    rng: random.Random,
+    number: int,
+    parts: dict[str, bytes],
+    xml: str,
+    stats: dict[str, int],
+    private: list[tuple[str, str]],
 ) -> bytes:
-    name, address = rng.choice(SENDERS)
+    name, address = _sender(rng, number, private)
     paragraphs = _text(rng, number)
     domain = address.split("@")[1]
     subject = rng.choice(SUBJECTS).format(org=name)

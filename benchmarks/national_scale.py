@@ -18,10 +18,14 @@ fresh process, so its peak RSS (ru_maxrss) is its own:
 Projection model: every stage is linear in the responses (each stage's memory is flat
 and its per-batch lookups are indexed, so seconds per response do not grow; check with
 `benchmarks.summary_scale` at two sizes), so a stage at M responses takes its measured
-seconds x M / N. Only the import is spread over workers: with W workers it takes the
-one-worker time divided by the measured speed-up of W workers (`--import-speedup`,
-measured by the intake benchmark of two importers on disjoint halves; 1.0 when not
-given). Grouping, summary and publication are one process per hearing. Wall-clock time
+seconds x M / N. On this machine the import is one importer whose parse workers already
+use both cores, so that row is the measurement scaled; the goal (imported, grouped and
+summarised in under an hour) is judged on it. With two worker machines the import
+takes that time divided by the two-worker speed-up (`--import-speedup`, measured by
+`benchmarks.intake_workers`, two workers against one; 1.0 when not given). Grouping,
+summary and publication are one process per hearing. The stages' counts are printed:
+the summary covers the counted responses (supplements and automatic replies are not
+counted), the publication every response. Wall-clock time
 depends on the machine's load: the load average is printed at start and end, and each
 stage's CPU seconds beside its wall seconds.
 
@@ -137,22 +141,30 @@ def child(args: list[str]) -> dict:
 def project(
     results: dict[str, dict], measured: int, speedup: float, key: str = "seconds"
 ) -> list[str]:
-    """The projected time per stage and in all at each target size, 1 and 2 workers,
-    from the stages' wall seconds (`key` "seconds") or CPU seconds ("cpu_seconds")."""
+    """The projected time per stage and in all at each target size, from the stages'
+    wall seconds (`key` "seconds") or CPU seconds ("cpu_seconds"): on this machine as
+    measured (one importer whose parse workers use every core), and with the import
+    spread over two worker machines (divided by the measured two-worker speed-up). The
+    goal is judged on this machine only."""
     lines = []
     for target in TARGETS:
         scale = target / measured
-        for workers, factor in ((1, 1.0), (2, speedup)):
+        rows = (("this machine", 1.0), ("2 worker machines", speedup))
+        for label, factor in rows:
             times = {s: results[s][key] * scale for s in STAGES}
             times["import"] /= factor
             total = sum(times.values())
             parts = ", ".join(f"{s} {times[s] / 60:.0f} min" for s in STAGES)
+            counted = sum(times[s] for s in ("import", "grouping", "summary"))
             verdict = ""
-            if target == 1_000_000:
-                verdict = " (goal < 60 min: " + ("met" if total < GOAL_SECONDS else "not met") + ")"
+            if target == 1_000_000 and factor == 1.0:
+                met = "met" if counted < GOAL_SECONDS else "not met"
+                verdict = (
+                    f" (imported, grouped and summarised in {counted / 60:.0f} min; "
+                    f"goal < 60 min: {met})"
+                )
             lines.append(
-                f"{target:>9,} responses, {workers} worker{'s' if workers > 1 else ''}: "
-                f"{total / 60:6.0f} min = {parts}{verdict}"
+                f"{target:>9,} responses, {label}: {total / 60:6.0f} min = {parts}{verdict}"
             )
     return lines
 
@@ -221,7 +233,10 @@ def main() -> None:
             print(f"kept {root} and database {name}")
     total = sum(r["seconds"] for r in results.values())
     print(f"end to end at {args.responses}: {total / 60:.1f} min")
-    print(f"projection (linear per stage; import / {args.import_speedup:.2f} with 2 workers):")
+    print(
+        "projection (linear per stage; with 2 worker machines the import is divided by "
+        f"{args.import_speedup:.2f}):"
+    )
     for line in project(results, args.responses, args.import_speedup):
         print("  " + line)
     print(

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 from domain.masking import NAME_MASK, PrivateMask, mask_people, mask_where_signed
 from domain.name_finding import NAME_WORD, FoundName, find_names, is_name_word
@@ -62,13 +62,17 @@ class ResponseMasker:
 
     people: tuple[PrivateMask, ...]
     first_names: tuple[re.Pattern[str], ...]
+    # The response's own texts with their identifiers masked, as `for_response` read
+    # them: `mask` of one of those texts does not mask its identifiers twice.
+    identified: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def for_response(
         cls, sender_name: str | None, sender_address: str | None, texts: Iterable[str]
     ) -> ResponseMasker:
         sender = PrivateMask.for_sender(sender_name, sender_address)
-        masked = [mask_identifiers(_nfc(text)) for text in texts]
+        normalised = [_nfc(text) for text in texts]
+        masked = [mask_identifiers(text) for text in normalised]
         found: list[FoundName] = [name for text in masked for name in find_names(text)]
         found += _completed_first_names(found, masked)
         whole = sorted(
@@ -77,11 +81,16 @@ class ResponseMasker:
         single = sorted({f.name for f in found if f.single}, key=str.casefold)
         people = (sender, *(PrivateMask(name=name, address=None) for name in whole))
         first_names = tuple(re.compile(rf"(?<!\w){re.escape(n)}(?!\w)") for n in single)
-        return cls(people=people, first_names=first_names)
+        identified = dict(zip(normalised, masked, strict=True))
+        return cls(people=people, first_names=first_names, identified=identified)
 
     def mask(self, text: str) -> str:
         """`text` with identifiers and names replaced by placeholders."""
-        text = mask_people(mask_identifiers(_nfc(text)), list(self.people))
+        text = _nfc(text)
+        identified = self.identified.get(text)
+        if identified is None:
+            identified = mask_identifiers(text)
+        text = mask_people(identified, list(self.people))
         for pattern in self.first_names:
             text = mask_where_signed(text, pattern, NAME_MASK)
             near = re.compile(pattern.pattern + _BEFORE_PLACEHOLDER)

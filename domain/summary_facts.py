@@ -75,4 +75,6 @@ class ResponseFacts:
     items: tuple[str, ...] = ()
     note: str = ""
     campaign: int | None = None  # the campaign's number in the hearing (Kampanje 1, ...)
-    first_lines: str = ""  # the letter's text (no greeting, no signature), for campaigns
+    # The letter's text (no greeting, no signature) of a campaign member, unmasked: it
+    # only tells which wording most members sent; the wording shown is read again.
+    first_lines: str = ""

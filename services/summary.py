@@ -12,7 +12,7 @@ same record and date.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Container, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -175,16 +175,15 @@ def _stream_facts(session: Session, hearing: HearingRow, public: bool) -> Iterat
         .execution_options(yield_per=_PAGE)
     )
     for page in session.execute(query).partitions():
-        needed = [
-            r.id
-            for r in page
-            if r.number is not None or (public and r.stakeholder_key is None and r.note)
-        ]
-        full = _full_responses(session, needed, public)
+        # A campaign member's first lines only tell which wording most members sent (the
+        # wording shown is read again through `wording`, masked in the public version),
+        # so only a private person's note needs that person's masking here.
+        masked = {r.id for r in page if public and r.stakeholder_key is None and r.note}
+        needed = sorted({r.id for r in page if r.number is not None} | masked)
+        full = _full_responses(session, needed, public, masked=masked)
         for r in page:
             response, masker = full.get(r.id, (None, None))
             private = public and r.stakeholder_key is None
-            shown = masker.mask if masker is not None else str
             yield ResponseFacts(
                 response_id=r.id,
                 tracking_number=r.tracking_number or f"#{r.id}",
@@ -195,9 +194,9 @@ def _stream_facts(session: Session, hearing: HearingRow, public: bool) -> Iterat
                 late=bool(r.late),
                 stance=Stance(r.stance) if r.stance else None,
                 items=tuple(json.loads(r.items_json)) if r.items_json else (),
-                note=shown(r.note or ""),
+                note=masker.mask(r.note or "") if masker is not None else (r.note or ""),
                 campaign=r.number,
-                first_lines=shown(_letter_start(response)) if response is not None else "",
+                first_lines=_letter_start(response) if response is not None else "",
             )
 
 
@@ -206,19 +205,26 @@ def _letter_start(response: ResponseRow) -> str:
 
 
 def _full_responses(
-    session: Session, ids: Sequence[int], public: bool
+    session: Session,
+    ids: Sequence[int],
+    public: bool,
+    masked: Container[int] | None = None,
 ) -> dict[int, tuple[ResponseRow, ResponseMasker | None]]:
     """The responses `ids` whole, with the masking of the private persons among them
-    (public version only)."""
+    (public version only; of those in `masked` when it is given)."""
     if not ids:
         return {}
     rows = session.exec(select(ResponseRow).where(col(ResponseRow.id).in_(ids))).all()
-    private = [row_id(r) for r in rows if public and r.stakeholder_key is None]
+    private = [
+        row_id(r)
+        for r in rows
+        if public and r.stakeholder_key is None and (masked is None or row_id(r) in masked)
+    ]
     attachments = attachments_of(session, private) if private else {}
     found = {}
     for response in rows:
         masker = None
-        if public:
+        if public and (masked is None or row_id(response) in masked):
             masker = response_masker(response, attachments.get(row_id(response), []))
         found[row_id(response)] = (response, masker)
         session.expunge(response)
