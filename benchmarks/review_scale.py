@@ -72,6 +72,10 @@ def _hearing(engine: Engine) -> int:
         return row.id
 
 
+def _received_at(n: int) -> datetime:
+    return START + timedelta(seconds=n * 7)
+
+
 def _rows(hearing_id: int, first: int, count: int) -> dict[str, list]:
     """Rows for responses first..first+count-1 (ids and tracking numbers from `first`)."""
     rows: dict[str, list] = {"msg": [], "resp": [], "att": [], "rev": [], "members": []}
@@ -79,7 +83,7 @@ def _rows(hearing_id: int, first: int, count: int) -> dict[str, list]:
         # the same content every 1,000 responses: a page at the middle of either size
         # holds the same mix, so the sizes are compared on equal pages
         rng = random.Random(n % 1000)
-        at = START + timedelta(seconds=n * 7)
+        at = _received_at(n)
         in_campaign = n % 10 == 0
         auto = not in_campaign and rng.random() < 0.02
         stance = rng.choice(STANCE_VALUES) if not auto and rng.random() < 0.3 else None
@@ -122,7 +126,8 @@ def _write_groups(conn: Any, hearing_id: int, members: list[int], number: int) -
         group_id = conn.execute(
             insert(groups).returning(groups.c.id),
             dict(hearing_id=hearing_id, number=number, size=len(chunk),
-                 representative_id=chunk[0], threshold=0.9, items_json="[]",
+                 representative_id=chunk[0], representative_received_at=_received_at(chunk[0]),
+                 threshold=0.9, items_json="[]",
                  grouped_at=START),
         ).scalar_one()  # fmt: skip
         conn.execute(insert(links), [dict(campaign_id=group_id, response_id=r) for r in chunk])

@@ -166,6 +166,7 @@ def build(engine: Engine, count: int) -> int:
             for start in range(0, len(rows), 5000):
                 session.execute(insert(table), rows[start : start + 5000])
         members = [r["id"] for r in responses if r["id"] % 10 == 0]
+        first = next(r for r in responses if r["id"] == members[0])
         group_id = session.execute(
             insert(CampaignGroupRow).returning(col(CampaignGroupRow.id)),
             [
@@ -174,6 +175,7 @@ def build(engine: Engine, count: int) -> int:
                     "number": 1,
                     "size": len(members),
                     "representative_id": members[0],
+                    "representative_received_at": first["received_at"],
                     "threshold": 0.8,
                     "items_json": "[]",
                     "grouped_at": datetime.now(UTC),

@@ -82,7 +82,7 @@ def group_campaigns(
                 col(CampaignMemberRow.campaign_id).in_([g.id for g in old])
             )
         )
-    kept, reused = _match_groups(hearing, old, old_members, found, threshold, now)
+    kept, reused = _match_groups(session, hearing, old, old_members, found, threshold, now)
     for group, _ in kept:
         session.add(group)
     session.flush()
@@ -207,7 +207,7 @@ def _join_component(
     _drop_groups(session, merged)
     session.add_all(CampaignMemberRow(campaign_id=row_id(group), response_id=m) for m in added)
     group.size += len(added)
-    group.representative_id = members[0]
+    campaign_state.set_representative(session, group, members[0])
     group.grouped_at = to_db(now)
     session.add(group)
     session.flush()
@@ -226,9 +226,9 @@ def _new_group(
         hearing_id=row_id(hearing),
         number=(last or 0) + 1,
         size=0,
-        representative_id=representative,
         threshold=threshold,
         grouped_at=to_db(now),
+        **campaign_state.representative(session, representative),
     )
     session.add(group)
     session.flush()
@@ -255,6 +255,7 @@ def proposal_text(spec_json: str) -> str:
 
 
 def _match_groups(
+    session: Session,
     hearing: HearingRow,
     old: Sequence[CampaignGroupRow],
     old_members: dict[int, set[int]],
@@ -285,13 +286,13 @@ def _match_groups(
                 hearing_id=row_id(hearing),
                 number=next_number,
                 size=0,
-                representative_id=members[0],
                 threshold=threshold,
                 grouped_at=to_db(now),
+                **campaign_state.representative(session, members[0]),
             )
             next_number += 1
         group.size = len(members)
-        group.representative_id = members[0]
+        campaign_state.set_representative(session, group, members[0])
         group.threshold = threshold
         group.grouped_at = to_db(now)
         kept.append((group, members))

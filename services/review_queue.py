@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import case, func, tuple_
-from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from domain.stance import Stance
@@ -96,8 +95,7 @@ def _cursor(session: Session, hearing: HearingRow, after: str | None) -> tuple |
     return (response.received_at, response.id)
 
 
-def _in_order(query: Any, cursor: tuple | None, limit: int) -> Any:
-    order = (col(ResponseRow.received_at), col(ResponseRow.id))
+def _in_order(query: Any, order: tuple[Any, Any], cursor: tuple | None, limit: int) -> Any:
     if cursor is not None:
         query = query.where(tuple_(*order) > tuple_(*cursor))
     return query.order_by(*order).limit(limit)
@@ -119,10 +117,11 @@ def standalone_page_query(
     )
     if not include_reviewed:
         query = query.where(is_unreviewed())
-    return _in_order(query, cursor, limit)
+    order = (col(ResponseRow.received_at), col(ResponseRow.id))
+    return _in_order(query, order, cursor, limit)
 
 
-def _group_page_query(
+def group_page_query(
     hearing_id: int,
     include_reviewed: bool,
     cursor: tuple | None,
@@ -130,30 +129,31 @@ def _group_page_query(
     upto: tuple | None = None,
 ) -> Any:
     """(received_at, id, group id) of a page of campaign groups, each shown as its
-    representative; unreviewed: only groups with a member to review. `upto`: the last
-    key of a full page of standalone responses (no group after it can be on the page)."""
-    query = (
-        select(col(ResponseRow.received_at), col(ResponseRow.id), col(CampaignGroupRow.id))
-        .join(CampaignGroupRow, col(CampaignGroupRow.representative_id) == col(ResponseRow.id))
-        .where(CampaignGroupRow.hearing_id == hearing_id)
+    representative, read in order through ix_campaign_group_hearing_received (the
+    representative's received time is stored on the group), so only the groups in the
+    page's range are read; unreviewed: only groups with a member to review. `upto`: the
+    last key of a full page of standalone responses (no group after it can be on the
+    page)."""
+    order = (
+        col(CampaignGroupRow.representative_received_at),
+        col(CampaignGroupRow.representative_id),
+    )
+    query = select(*order, col(CampaignGroupRow.id)).where(
+        CampaignGroupRow.hearing_id == hearing_id
     )
     if upto is not None:
-        query = query.where(tuple_(col(ResponseRow.received_at), col(ResponseRow.id)) <= upto)
+        query = query.where(tuple_(*order) <= tuple_(*upto))
     if not include_reviewed:
-        member = aliased(ResponseRow)
         waiting = (
             select(CampaignMemberRow.id)
-            .join(member, col(member.id) == col(CampaignMemberRow.response_id))
+            .join(ResponseRow, col(ResponseRow.id) == col(CampaignMemberRow.response_id))
             .where(
                 col(CampaignMemberRow.campaign_id) == col(CampaignGroupRow.id),
-                is_unreviewed(member),
-                # always true; ties the check to the representative's row, so the
-                # planner runs it only for groups in the page's range, not every group
-                col(ResponseRow.id) == col(CampaignGroupRow.representative_id),
+                is_unreviewed(),
             )
         )
         query = query.where(waiting.exists())
-    return _in_order(query, cursor, limit)
+    return _in_order(query, order, cursor, limit)
 
 
 def _page(
@@ -163,7 +163,7 @@ def _page(
     args = (row_id(hearing), include_reviewed, cursor, limit)
     keys = [(at, rid, None) for at, rid in session.exec(standalone_page_query(*args)).all()]
     upto = tuple(keys[-1][:2]) if len(keys) == limit else None
-    keys += list(session.exec(_group_page_query(*args, upto)).all())
+    keys += list(session.exec(group_page_query(*args, upto)).all())
     keys = sorted(keys, key=lambda key: (key[0], key[1]))[:limit]
     wanted = [rid for _, rid, _ in keys]
     responses = {

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 from sqlalchemy import delete, insert, or_, text, update
@@ -207,3 +208,24 @@ def groups_by_representative(
         ).all():
             found[group.representative_id] = group
     return found
+
+
+def representative(session: Session, response_id: int) -> dict[str, Any]:
+    """The columns of a campaign group represented by `response_id`: `representative_id`
+    and `representative_received_at` (the response's received time, which `review list`
+    pages the groups by); the one place they are worked out, always together. Reads the
+    response from the session's identity map when it is loaded."""
+    with session.no_autoflush:
+        response = session.get(ResponseRow, response_id)
+    if response is None:
+        raise ValueError(f"no response {response_id} to represent a campaign group")
+    return {"representative_id": response_id, "representative_received_at": response.received_at}
+
+
+def set_representative(session: Session, group: CampaignGroupRow, response_id: int) -> None:
+    """Make `response_id` the group's representative (see `representative`); reads
+    nothing when it already is."""
+    if group.representative_id == response_id and group.representative_received_at:
+        return
+    for name, value in representative(session, response_id).items():
+        setattr(group, name, value)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -63,16 +63,31 @@ class ReviewEventRow(SQLModel, table=True):
 
 
 class CampaignGroupRow(SQLModel, table=True):
-    """Responses of one hearing carrying the same form letter."""
+    """Responses of one hearing carrying the same form letter.
+
+    `representative_id` and `representative_received_at` (the representative's
+    `response.received_at`) are set together, only by
+    `storage.campaign_state.set_representative`: `review list` pages the groups by
+    that time through ix_campaign_group_hearing_received, without reading every group.
+    """
 
     __tablename__ = "campaign_group"
-    __table_args__ = (UniqueConstraint("hearing_id", "number", name="uq_campaign_number"),)
+    __table_args__ = (
+        UniqueConstraint("hearing_id", "number", name="uq_campaign_number"),
+        Index(
+            "ix_campaign_group_hearing_received",
+            "hearing_id",
+            "representative_received_at",
+            "representative_id",
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     hearing_id: int = Field(foreign_key="hearing.id", index=True)
     number: int
     size: int
-    representative_id: int = Field(foreign_key="response.id")
+    representative_id: int = Field(foreign_key="response.id", index=True)
+    representative_received_at: datetime
     threshold: float
     stance: str | None = Field(default=None, max_length=32)  # set when reviewed as a group
     items_json: str = Field(default="[]", sa_column=Column(Text, nullable=False))

@@ -38,9 +38,12 @@ def _stored_groups(engine) -> set[frozenset[int]]:
     for response_id, group in rows:
         members[row_id(group)].add(response_id)
         groups[row_id(group)] = group
+    with read_session(engine) as session:
+        received = dict(session.exec(select(ResponseRow.id, ResponseRow.received_at)).all())
     for gid, found in members.items():  # the stored size and representative hold
         assert groups[gid].size == len(found)
         assert groups[gid].representative_id == min(found)
+        assert groups[gid].representative_received_at == received[min(found)]
     return {frozenset(found) for found in members.values()}
 
 

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import text
 
 from services import review
-from services.review_queue import review_queue, standalone_page_query
+from services.review_queue import group_page_query, review_queue, standalone_page_query
 from storage.db import read_session, write_session
 from tests.cli_helpers import run_hoering
 from tests.services.test_review_storage import (
@@ -79,6 +79,26 @@ def test_the_unreviewed_page_reads_through_its_index(engine, store):
     # no scan of the whole table and no sort: the page costs the same at any size
     assert "ix_response_hearing_" in plan, plan
     for whole_table in ("TEMP B-TREE", "SEQ SCAN", "SORT", "SCAN RESPONSE "):
+        assert whole_table not in plan.upper(), plan
+
+
+def _plan(engine, query) -> str:
+    compiled = query.compile(engine, compile_kwargs={"literal_binds": True})
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            rows = conn.execute(text(f"EXPLAIN QUERY PLAN {compiled}"))
+            return " ".join(str(row[-1]) for row in rows)
+        conn.execute(text("SET enable_seqscan = off"))  # a test table is tiny
+        return " ".join(row[0] for row in conn.execute(text(f"EXPLAIN {compiled}")))
+
+
+@pytest.mark.parametrize("include_reviewed", [False, True])
+def test_the_group_page_reads_only_its_range_through_its_index(engine, store, include_reviewed):
+    cursor = (REVIEWED, 10)
+    plan = _plan(engine, group_page_query(1, include_reviewed, cursor, 50, (REVIEWED, 99)))
+    # the groups in key order from the index, no sort of all the hearing's groups
+    assert "ix_campaign_group_hearing_received" in plan, plan
+    for whole_table in ("TEMP B-TREE", "SEQ SCAN ON CAMPAIGN_GROUP", "SORT", "SCAN CAMPAIGN_GROUP"):
         assert whole_table not in plan.upper(), plan
 
 
