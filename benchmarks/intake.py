@@ -175,6 +175,22 @@ def _text(rng: random.Random, number: int) -> list[str]:
     return paragraphs
 
 
+def cached_maildir(cache: Path | None, folder: Path, count: int) -> tuple[Path, dict[str, int]]:
+    """The generated Maildir of `count` messages: in `folder` (made now), or with a
+    `cache` folder, the one generated there earlier (made there once and kept), so
+    several benchmarks can share a large mailbox; the generator is deterministic."""
+    if cache is None:
+        return folder, generate_maildir(folder, count)
+    kept = cache / f"maildir-{count}-seed-750"
+    done = kept / "generated.json"
+    if done.is_file():
+        return kept, json.loads(done.read_text(encoding="utf-8"))
+    shutil.rmtree(kept, ignore_errors=True)  # a generation cut off half way
+    stats = generate_maildir(kept, count)
+    done.write_text(json.dumps(stats), encoding="utf-8")
+    return kept, stats
+
+
 def generate_maildir(folder: Path, count: int, seed: int = 750) -> dict[str, int]:
     """`count` responses in `folder` (a Maildir); returns what was generated."""
     rng = random.Random(seed)

@@ -11,6 +11,7 @@ two/one (target: at least 1.6) and the peak resident memory of each shard run
 whether a worker's memory stays flat as the mailbox grows).
 
 Run: .venv/bin/python -m benchmarks.intake_workers [--counts 20000] [--shards 8]
+     [--maildir-cache DIR]  (each generated Maildir kept in DIR and reused)
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.intake import _pg_database, generate_maildir
+from benchmarks.intake import _pg_database, cached_maildir
 from tests.installation_helpers import HOERING, ROOT, free_port, hoering, start_worker, stop_group
 
 
@@ -84,13 +85,15 @@ def main() -> None:
     parser.add_argument("--counts", type=int, nargs="+", default=[20_000])
     parser.add_argument("--shards", type=int, default=8)
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument(
+        "--maildir-cache", type=Path, help="generate each Maildir here once and reuse it"
+    )
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="hoering-intake-workers-"))
     try:
         for count in args.counts:
-            folder = root / f"maildir-{count}"
             began = time.perf_counter()
-            generate_maildir(folder, count)
+            folder, _ = cached_maildir(args.maildir_cache, root / f"maildir-{count}", count)
             print(f"generated {count} messages in {time.perf_counter() - began:.0f} s", flush=True)
             rates = {}
             for workers in (1, 2):
@@ -104,7 +107,7 @@ def main() -> None:
                     flush=True,
                 )
             print(f"{count:>7} messages: two workers / one = {rates[2] / rates[1]:.2f} (>= 1.6)")
-            if not args.keep:
+            if not args.keep and args.maildir_cache is None:
                 shutil.rmtree(folder)
     finally:
         if not args.keep:

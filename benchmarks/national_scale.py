@@ -31,6 +31,7 @@ stage's CPU seconds beside its wall seconds.
 
 Run: .venv/bin/python -m benchmarks.national_scale [--responses 200000]
      [--postgres postgresql://postgres@127.0.0.1:5432/postgres] [--import-speedup 1.7]
+     [--maildir-cache DIR]  (the generated Maildir kept in DIR, shared with intake_workers)
 """
 
 from __future__ import annotations
@@ -132,7 +133,7 @@ def child(args: list[str]) -> dict:
     if name == "setup":
         return setup(url)
     if name == "import":
-        return run_import(work / "maildir")
+        return run_import(Path(os.environ["HOERING_BENCH_MAILDIR"]))
     if name == "grouping":
         return run_grouping(url)
     return stage(name, url, work)  # summary, publication: blobs and letters under `work`
@@ -177,12 +178,15 @@ def main() -> None:
     )
     parser.add_argument("--import-speedup", type=float, default=1.0)
     parser.add_argument("--keep", action="store_true", help="keep the database and folder")
+    parser.add_argument(
+        "--maildir-cache", type=Path, help="generate the Maildir here once and reuse it"
+    )
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(args.child)))
         return
-    from benchmarks.intake import generate_maildir
+    from benchmarks.intake import cached_maildir
     from flows.prefect_server import start_server, stop_server
     from tests.installation_helpers import free_port
 
@@ -200,12 +204,13 @@ def main() -> None:
         if own_server:
             env["PREFECT_API_URL"] = start_server(root / "server", free_port()).api_url
         started = time.perf_counter()
-        stats = generate_maildir(work / "maildir", args.responses)
+        maildir, stats = cached_maildir(args.maildir_cache, work / "maildir", args.responses)
         print(
             f"generated {args.responses} messages ({stats['bytes'] / 2**20:.0f} MiB) in "
             f"{time.perf_counter() - started:.0f} s",
             flush=True,
         )
+        env["HOERING_BENCH_MAILDIR"] = str(maildir)
         run_child(MODULE, "setup", url, str(work), env=env)
         for each in STAGES:
             done = run_child(MODULE, each, url, str(work), env=env)
