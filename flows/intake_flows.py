@@ -31,6 +31,7 @@ from config.settings import IntakeSettings
 from domain.errors import UserError
 from flows.params import AsOf, moment
 from flows.review_flows import group_new_responses_task
+from mail.shards import ShardSource
 from mail.sources import (
     ImapSource,
     MailSource,
@@ -105,7 +106,8 @@ BatchHook = Callable[[MailSource, dict[str, int]], None]  # the batch's counts
 
 
 def _tracked(source: MailSource) -> TrackedSource | None:
-    if isinstance(source, ImapSource) and source.uidvalidity is not None:
+    """An IMAP folder, or a shard of one (`mail.shards`), once open."""
+    if isinstance(source, ImapSource | ShardSource) and source.uidvalidity is not None:
         return TrackedSource(source.key, source.kind, source.uidvalidity)
     return None
 
@@ -120,10 +122,10 @@ def _resume(source: MailSource, now: datetime) -> None:
         pending = pending_source_uids(session, tracked.key, tracked.uidvalidity)
     if not pending:
         return
-    assert isinstance(source, ImapSource)
-    source.skip(pending)
+    assert isinstance(source, ImapSource | ShardSource)
+    taken = source.skip(pending)  # a shard takes those in its range
     with write_session(engine) as session:
-        mark_source_items_acknowledged(session, tracked.key, tracked.uidvalidity, pending, now)
+        mark_source_items_acknowledged(session, tracked.key, tracked.uidvalidity, taken, now)
 
 
 def _acknowledge(source: MailSource, batch: Sequence[SourceMessage], now: datetime) -> None:

@@ -5,7 +5,8 @@ each source into key ranges (`mail.shards`), records them (`storage.intake_shard
 starts one `import-shard/on-demand` flow run per shard on the `hoering` work pool
 (`run_deployment(..., timeout=0)`); every `hoering worker` takes shard runs as it has
 room (start the workers with `--limit 1` so each takes one at a time). Each shard run
-imports its range exactly as `import-responses` imports a source: parsing in parallel,
+imports its range (of an IMAP folder: a UID range, refused if the folder's UIDVALIDITY
+changed since the plan) exactly as `import-responses` imports a source: parsing in parallel,
 each batch written in one short transaction holding the importer lock, tracking numbers
 allocated inside it (so they stay unique and gap-free), and a heartbeat recorded after
 every committed batch.
@@ -40,14 +41,16 @@ from domain.errors import UserError
 from flows.intake_flows import ImportTotals, import_sources, intake_settings, validated_sources
 from flows.params import AsOf, iso, moment
 from flows.review_flows import group_new_responses_task
-from mail.shards import ShardSource, plan_ranges
-from mail.sources import open_source
+from mail.imap import UidValidityChanged
+from mail.shards import ShardSource, plan_ranges, planned_uidvalidity
+from mail.sources import SourceUnavailable, open_source
 from services import runtime
 from services.intake import OUTCOMES
 from services.intake_report import ImportReport, new_report_path
 from storage.db import read_session, write_session
 from storage.intake_shards import (
     IntakeShardRow,
+    PlannedRange,
     add_shards,
     assign_run,
     beat,
@@ -79,7 +82,10 @@ async def import_shard(shard_id: int, as_of: AsOf = None) -> dict:
     with write_session(engine) as session:
         beat(session, shard_id, _clock(), runner)
     source = ShardSource(
-        open_source(shard.source, runtime.settings().imap), shard.lower, shard.upper
+        open_source(shard.source, runtime.settings().imap),
+        shard.lower,
+        shard.upper,
+        shard.uidvalidity,  # an IMAP folder: refused if it changed since the plan
     )
 
     def heartbeat(_source: Any, counts: dict[str, int]) -> None:
@@ -136,7 +142,28 @@ async def _start_run(shard: IntakeShardRow, as_of: str) -> None:
         assign_run(session, shard.id, str(run.id))
 
 
+def _refuse_changed_folder(shard: IntakeShardRow) -> None:
+    """Stop before a retry when the shard's IMAP folder changed UIDVALIDITY since the plan
+    (its runs refuse it: no retry can help). Other trouble is left to the new run."""
+    if shard.uidvalidity is None:
+        return
+    source = ShardSource(
+        open_source(shard.source, runtime.settings().imap),
+        shard.lower,
+        shard.upper,
+        shard.uidvalidity,
+    )
+    try:
+        source.open()
+    except UidValidityChanged:
+        raise
+    except SourceUnavailable:
+        return
+    source.close()
+
+
 async def _retry(shard: IntakeShardRow, run: FlowRun, as_of: str, attempts: int) -> None:
+    _refuse_changed_folder(shard)
     if shard.attempts >= attempts:
         raise UserError(
             f"shard {shard.position} of {shard.source} did not finish in {attempts} runs "
@@ -188,11 +215,12 @@ async def import_sharded(
         raise UserError("--shards: give 1 or more")
     when = iso(as_of)
     opened = validated_sources(sources)
-    ranges = [  # a file source by its absolute path: a worker may run elsewhere in the tree
-        (source.key if source.kind != "imap" else text, lower, upper)
-        for text, source in zip(sources, opened, strict=True)
-        for lower, upper in plan_ranges(source, shards)
-    ]
+    ranges: list[PlannedRange] = []
+    for text, source in zip(sources, opened, strict=True):
+        cut = plan_ranges(source, shards)  # opens the source: an IMAP folder's UIDVALIDITY
+        # a file source by its absolute path: a worker may run elsewhere in the tree
+        name = source.key if source.kind != "imap" else text
+        ranges.extend((name, lower, upper, planned_uidvalidity(source)) for lower, upper in cut)
     plan_key = str(current_run.get_id() or uuid4())
     with write_session(runtime.engine()) as session:
         add_shards(session, plan_key, ranges, _clock())

@@ -11,7 +11,12 @@ IMAP (`imaps://user@host[:port]/FOLDER`, or `imap://` with STARTTLS):
 - when the listed messages are done the folder is searched again, so a message that
   arrives during the import is read in the same run;
 - `skip` takes the UIDs filed by an earlier run that was cut off before it could
-  acknowledge them: they are acknowledged, not read again.
+  acknowledge them: they are acknowledged, not read again;
+- for a sharded import (`mail.shards`) the folder is cut into UID ranges: `shard_keys`
+  lists the UIDs as keys (`uid_key`: zero-padded, so they sort as numbers) and
+  `messages_between` reads one range with `UID SEARCH UID first:last` (`first:*` for the
+  last, open range). A shard planned under one UIDVALIDITY is refused under another
+  (`expected_uidvalidity`): its UIDs would name other messages.
 """
 
 from __future__ import annotations
@@ -33,6 +38,17 @@ from mail.source_message import SourceMessage, SourceUnavailable
 PROCESSED_FLAG = "$HoeringImported"
 _FETCH_CHUNK_MESSAGES = 50
 _FETCH_CHUNK_BYTES = 20 * 1024 * 1024
+_UID_DIGITS = 10  # UIDs are 32-bit: at most 4294967295
+
+
+def uid_key(uid: int) -> str:
+    """A UID as a shard key: zero-padded, so keys sort (and compare) as the numbers do."""
+    return f"{uid:0{_UID_DIGITS}d}"
+
+
+def uid_range(lower: str | None, upper: str | None) -> tuple[int, int | None]:
+    """The shard range [lower, upper) of keys as the UIDs first..last (None: no end)."""
+    return (int(lower) if lower else 1), (int(upper) - 1 if upper else None)
 
 
 @dataclass(frozen=True)
@@ -128,6 +144,10 @@ def _first_line(value: object) -> str:
 MessageHook = Callable[["ImapSource", int], None]
 
 
+class UidValidityChanged(SourceUnavailable):
+    """The folder's UIDVALIDITY is not the one a sharded import was planned under."""
+
+
 class ImapSource:
     """One folder of an IMAP mailbox. `on_message(source, n)` is called after the n-th
     message is fetched (for tests: append mail, drop the connection)."""
@@ -145,11 +165,13 @@ class ImapSource:
         self.key = self.address.key
         self.on_message = on_message
         self.uidvalidity: int | None = None
+        self.expected_uidvalidity: int | None = None  # a shard's: the folder's when planned
         self.mode: str = "flag"  # or "move"
         self._conn: imaplib.IMAP4 | None = None
         self._capabilities: set[str] = set()
         self._skip: set[int] = set()
         self._listed: list[tuple[int, int]] | None = None  # (uid, size) of the first search
+        self._range: tuple[int, int | None] = (1, None)  # the UIDs read (a shard's range)
         self._read = 0
 
     # -- connection --
@@ -262,6 +284,14 @@ class ImapSource:
                 f"{self._where()}: the server sent no UIDVALIDITY for '{folder}'; "
                 "an IMAP4rev1 server is needed"
             ) from None
+        expected = self.expected_uidvalidity
+        if expected is not None and self.uidvalidity != expected:
+            self.close()
+            raise UidValidityChanged(
+                f"{self._where()}: the folder's UIDVALIDITY changed from {expected} to "
+                f"{self.uidvalidity} since the sharded import was planned, so its UIDs name "
+                "other messages; run the import with --shards again (filed messages are skipped)"
+            )
 
     def _choose_mode(self) -> str:
         target = self.settings.processed_folder.strip()
@@ -299,24 +329,31 @@ class ImapSource:
 
     # -- reading --
 
-    def skip(self, uids: set[int]) -> None:
-        """UIDs filed earlier but not acknowledged: acknowledge them now, never read them."""
+    def skip(self, uids: set[int]) -> set[int]:
+        """UIDs filed earlier but not acknowledged: acknowledge them now, never read them.
+        Returns the UIDs taken (all of them)."""
         if uids:
             self._acknowledge_uids(sorted(uids))  # UIDs no longer here are ignored
         self._skip |= uids
         self._listed = None
+        return uids
 
-    def _search(self, above: int = 0) -> list[int]:
+    def _search(self, first: int = 1, last: int | None = None) -> list[int]:
+        """The unflagged UIDs first..last (None: no end), without the skipped ones."""
+        if last is not None and last < first:
+            return []
         criteria = f"UNKEYWORD {PROCESSED_FLAG}"
-        if above:
-            criteria = f"UID {above + 1}:* {criteria}"
+        if first > 1 or last is not None:
+            criteria = f"UID {first}:{'*' if last is None else last} {criteria}"
         typ, data = self._uid("SEARCH", criteria)
         if typ != "OK":
             raise SourceUnavailable(
                 f"{self._where()}: search refused ({_first_line(data)}); check the folder"
             )
         uids = [int(word) for word in b" ".join(d for d in data if d).split()]
-        return sorted(uid for uid in uids if uid > above and uid not in self._skip)
+        # `first:*` also matches the highest UID when every UID is below `first`
+        within = (uid for uid in uids if first <= uid and (last is None or uid <= last))
+        return sorted(uid for uid in within if uid not in self._skip)
 
     def _sizes(self, uids: list[int]) -> list[tuple[int, int]]:
         sizes: dict[int, int] = {}
@@ -334,7 +371,7 @@ class ImapSource:
 
     def _list(self) -> list[tuple[int, int]]:
         if self._listed is None:
-            self._listed = self._sizes(self._search())
+            self._listed = self._sizes(self._search(*self._range))
         return self._listed
 
     def count(self) -> int:
@@ -373,7 +410,19 @@ class ImapSource:
     def _source_id(self, uid: int) -> str:
         return f"{self.key};UIDVALIDITY={self.uidvalidity}/;UID={uid}"
 
+    def shard_keys(self) -> list[str]:
+        """The key (`uid_key`) of every message still to import, in UID order."""
+        return [uid_key(uid) for uid in self._search()]
+
+    def messages_between(self, lower: str | None, upper: str | None) -> Iterator[SourceMessage]:
+        """The messages whose key is in [lower, upper) (None: open), in UID order; mail
+        that arrives meanwhile is read too if its UID is in the range."""
+        self._range = uid_range(lower, upper)
+        self._listed = None
+        return self.messages()
+
     def messages(self) -> Iterator[SourceMessage]:
+        first, last = self._range
         listed = self._list()
         highest = 0
         while listed:
@@ -388,7 +437,8 @@ class ImapSource:
                         self.on_message(self, self._read)
                     yield SourceMessage(self._source_id(uid), raw, uid)
             highest = max(highest, max(uid for uid, _ in listed))
-            listed = self._sizes(self._search(above=highest))  # mail that came meanwhile
+            # mail that came meanwhile (in a shard's range)
+            listed = self._sizes(self._search(max(first, highest + 1), last))
 
     # -- acknowledging --
 

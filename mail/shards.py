@@ -1,17 +1,21 @@
 """Splitting a mail source into shards that several importers read side by side.
 
 A shard is a range of the source's message keys, [lower, upper) with None for an open
-end: Maildir keys (arrival order), paths inside a folder of .eml files, or mbox message
-indexes (file order, so a shard is one byte range of the mbox). The ranges are cut at
+end: Maildir keys (arrival order), paths inside a folder of .eml files, mbox message
+indexes (file order, so a shard is one byte range of the mbox) or the UIDs of an IMAP
+folder (`mail.imap.uid_key`: zero-padded, so they sort as numbers). The ranges are cut at
 the source's keys as listed when the import is planned, so the shards are about equal;
 and since together they cover every possible key, a message delivered after planning
-lands in exactly one shard too. A single .eml file is one shard.
+lands in exactly one shard too (on IMAP: the last, whose range is open, `UID lower:*`).
+A single .eml file is one shard.
 
-IMAP (designed, not built): a shard would be a UID range of the folder (`UID SEARCH
-UID lower:upper`, both from the UIDs listed when planning, the last one open: `lower:*`),
-read over its own connection and acknowledged (moved or flagged) per batch as now; the
-folder's UIDVALIDITY is recorded with the plan, and a shard whose folder changed
-UIDVALIDITY is planned again, since its UIDs no longer name the same messages.
+An IMAP shard is read over its own connection (`UID SEARCH UID first:last`) and
+acknowledged (moved or flagged) per batch as in an import without shards; messages an
+interrupted run filed but did not acknowledge are acknowledged by the next run of the
+shard they belong to. The folder's UIDVALIDITY is recorded with the plan
+(`planned_uidvalidity`); a shard run refuses a folder whose UIDVALIDITY changed since
+(`mail.imap.UidValidityChanged`), since its UIDs no longer name the same messages, and
+the import must be planned again (filed messages are recognised and skipped).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import Protocol
 
 from domain.errors import UserError
 from mail.file_sources import key_within
+from mail.imap import ImapSource, uid_key
 from mail.source_message import MailSource, SourceMessage
 
 Range = tuple[str | None, str | None]
@@ -41,11 +46,6 @@ def plan_ranges(source: MailSource, count: int) -> list[Range]:
     """At most `count` key ranges of about equal size covering every key of the source."""
     shardable = _shardable(source)
     if shardable is None:
-        if source.kind == "imap":
-            raise UserError(
-                f"mail source '{source.key}': an IMAP folder cannot be split into shards yet; "
-                "import it without --shards"
-            )
         return [(None, None)]
     source.open()
     try:
@@ -59,17 +59,44 @@ def plan_ranges(source: MailSource, count: int) -> list[Range]:
     return list(zip(lowers, uppers, strict=True))
 
 
-class ShardSource:
-    """The messages of `source` whose key is in [lower, upper)."""
+def planned_uidvalidity(source: MailSource) -> int | None:
+    """The UIDVALIDITY to record with a plan made by `plan_ranges` (IMAP only)."""
+    return source.uidvalidity if isinstance(source, ImapSource) else None
 
-    def __init__(self, source: MailSource, lower: str | None, upper: str | None) -> None:
+
+class ShardSource:
+    """The messages of `source` whose key is in [lower, upper); of an IMAP folder only
+    while its UIDVALIDITY is still `uidvalidity` (the one recorded with the plan)."""
+
+    def __init__(
+        self,
+        source: MailSource,
+        lower: str | None,
+        upper: str | None,
+        uidvalidity: int | None = None,
+    ) -> None:
         shardable = _shardable(source)
         if shardable is None and (lower, upper) != (None, None):
             raise UserError(f"mail source '{source.key}' cannot be split into shards")
+        if isinstance(source, ImapSource):
+            source.expected_uidvalidity = uidvalidity
         self.source = source
         self.lower, self.upper = lower, upper
         self.key = source.key
         self.kind = source.kind
+
+    @property
+    def uidvalidity(self) -> int | None:
+        """The folder's UIDVALIDITY once open (IMAP only)."""
+        return self.source.uidvalidity if isinstance(self.source, ImapSource) else None
+
+    def skip(self, uids: set[int]) -> set[int]:
+        """Of the UIDs filed earlier but not acknowledged, acknowledge those in this
+        shard's range (the others are their own shard's); returns them (IMAP only)."""
+        if not isinstance(self.source, ImapSource):
+            return set()
+        mine = {uid for uid in uids if key_within(uid_key(uid), self.lower, self.upper)}
+        return self.source.skip(mine)
 
     def open(self) -> None:
         self.source.open()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from sqlalchemy import Column, Text, UniqueConstraint, update
+from sqlalchemy import BigInteger, Column, Text, UniqueConstraint, update
 from sqlmodel import Field, Session, SQLModel, col, select
 
 
@@ -27,6 +27,8 @@ class IntakeShardRow(SQLModel, table=True):
     source: str = Field(sa_column=Column(Text, nullable=False))  # as the user named it
     lower: str | None = Field(default=None, sa_column=Column(Text))  # first key (inclusive)
     upper: str | None = Field(default=None, sa_column=Column(Text))  # end key (exclusive)
+    # an IMAP folder's UIDVALIDITY when planned: its keys are UIDs valid under it only
+    uidvalidity: int | None = Field(default=None, sa_column=Column(BigInteger))
     flow_run_id: str | None = Field(default=None, max_length=64)  # the run filing it now
     runner: str | None = Field(default=None, max_length=300)  # host:pid of that run
     attempts: int = 0
@@ -37,18 +39,22 @@ class IntakeShardRow(SQLModel, table=True):
     counts_json: str = Field(default="{}", sa_column=Column(Text, nullable=False))
 
 
-def add_shards(
-    session: Session,
-    plan_key: str,
-    ranges: list[tuple[str, str | None, str | None]],
-    now: datetime,
-) -> None:
-    """Record the plan: one row per (source, lower, upper)."""
+PlannedRange = tuple[str, str | None, str | None, int | None]  # source, lower, upper, UIDVALIDITY
+
+
+def add_shards(session: Session, plan_key: str, ranges: list[PlannedRange], now: datetime) -> None:
+    """Record the plan: one row per (source, lower, upper, uidvalidity)."""
     rows = [
         IntakeShardRow(
-            plan_key=plan_key, position=i, source=src, lower=lo, upper=up, planned_at=now
+            plan_key=plan_key,
+            position=i,
+            source=src,
+            lower=lo,
+            upper=up,
+            uidvalidity=uidvalidity,
+            planned_at=now,
         )
-        for i, (src, lo, up) in enumerate(ranges)
+        for i, (src, lo, up, uidvalidity) in enumerate(ranges)
     ]
     session.add_all(rows)
     session.flush()

@@ -23,6 +23,8 @@ from sqlmodel import func, select
 from domain.errors import UserError
 from flows.intake_flows import import_sources
 from mail import imap as mail_sources
+from mail.imap import UidValidityChanged, uid_key
+from mail.shards import ShardSource, plan_ranges, planned_uidvalidity
 from mail.sources import PROCESSED_FLAG, ImapSettings, ImapSource, SourceUnavailable
 from services.intake_report import ImportReport
 from storage.db import read_session
@@ -296,3 +298,87 @@ def test_the_cli_imports_from_imap_with_the_password_from_a_file(imap_env, flow_
     assert result.json()["counts"]["matched"] == 2
     assert all(m["source"].startswith(url) for m in result.json()["messages"])
     assert box.password not in result.stdout + result.stderr
+
+
+def _shard_uids(source: ShardSource) -> list[int]:
+    source.open()
+    try:
+        return [m.uid for m in source.messages() if m.uid is not None]
+    finally:
+        source.close()
+
+
+def test_the_uid_ranges_of_a_folder_cover_every_message_once(mailbox_):
+    box = mailbox_
+    for raw in _responses(12):  # UIDs 1..12: the ranges cross from one digit to two
+        box.append(raw)
+    uids = box.uids(box.folder)
+    url = box.url(box.imaps_url)
+    planner = ImapSource(url, box.settings())
+    ranges = plan_ranges(planner, 4)
+    assert ranges == [
+        (None, uid_key(uids[3])),
+        (uid_key(uids[3]), uid_key(uids[6])),
+        (uid_key(uids[6]), uid_key(uids[9])),
+        (uid_key(uids[9]), None),
+    ]
+    box.append(_responses(1, start=50)[0])  # after planning: the last range is open
+    late = max(box.uids(box.folder))
+
+    def shard(lower: str | None, upper: str | None) -> ShardSource:
+        source = ImapSource(url, box.settings())
+        return ShardSource(source, lower, upper, planned_uidvalidity(planner))
+
+    parts = [_shard_uids(shard(lower, upper)) for lower, upper in ranges]
+    assert parts == [uids[0:3], uids[3:6], uids[6:9], [*uids[9:], late]]
+    counted = []
+    for lower, upper in ranges:
+        source = shard(lower, upper)
+        source.open()
+        counted.append(source.count())
+        source.close()
+    assert counted == [3, 3, 3, 4]
+    assert len(box.uids(box.folder)) == 13  # reading a shard moves nothing
+
+
+def test_a_shard_of_a_folder_whose_uidvalidity_changed_is_refused(mailbox_, monkeypatch):
+    from flows.intake_shards import _refuse_changed_folder
+    from storage.intake_shards import IntakeShardRow
+
+    box = mailbox_
+    for raw in _responses(4):
+        box.append(raw)
+    url = box.url(box.imaps_url)
+    planner = ImapSource(url, box.settings())
+    lower, upper = plan_ranges(planner, 2)[0]
+    planned = planned_uidvalidity(planner)
+    assert planned is not None
+    # the folder is deleted and made again: new UIDVALIDITY, its UIDs count from 1 again
+    with contextlib.suppress(Exception):
+        box.admin.unselect()
+    assert box.admin.delete(_quote(box.folder))[0] == "OK"
+    assert box.admin.create(_quote(box.folder))[0] == "OK"
+    for raw in _responses(4, start=20):
+        box.append(raw)
+
+    shard = ShardSource(ImapSource(url, box.settings()), lower, upper, planned)
+    with pytest.raises(UidValidityChanged, match=f"UIDVALIDITY changed from {planned} to") as error:
+        shard.open()
+    assert "\n" not in str(error.value) and "--shards again" in str(error.value)
+    fresh = ShardSource(ImapSource(url, box.settings()), lower, upper, None)
+    assert len(_shard_uids(fresh)) == 2  # the same range, planned anew, is read
+
+    # the planning run stops instead of handing the shard to runs that refuse it
+    monkeypatch.setenv("HOERING_IMAP_PASSWORD", box.password)
+    monkeypatch.setenv("HOERING_IMAP_CA_FILE", box.ca_file)
+    monkeypatch.setenv("HOERING_IMAP_PROCESSED_FOLDER", box.done)
+    row = IntakeShardRow(
+        plan_key="plan", position=0, source=url, lower=lower, upper=upper, planned_at=IMPORTED
+    )
+    for uidvalidity, refused in ((planned, True), (fresh.uidvalidity, False)):
+        row.uidvalidity = uidvalidity
+        if refused:
+            with pytest.raises(UidValidityChanged):
+                _refuse_changed_folder(row)
+        else:
+            _refuse_changed_folder(row)  # unchanged: the shard may be retried

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from mail.file_sources import key_within
+from mail.imap import uid_key, uid_range
 from mail.shards import ShardSource, plan_ranges
 from mail.sources import EmlFileSource, EmlFolderSource, MaildirSource, MboxSource
 from tests.sample_files import message
@@ -79,3 +81,19 @@ def test_one_file_is_one_shard(tmp_path):
     path.write_bytes(_raw(1))
     assert plan_ranges(EmlFileSource(path), 4) == [(None, None)]
     assert len(_ids(ShardSource(EmlFileSource(path), None, None))) == 1
+
+
+def test_uid_keys_sort_and_compare_as_numbers():
+    uids = [1, 2, 9, 10, 11, 99, 100, 4294967295]
+    keys = [uid_key(uid) for uid in uids]
+    assert sorted(keys) == keys  # as text, 10 would sort before 9 without the padding
+    assert key_within(uid_key(9), uid_key(2), uid_key(10))
+    assert not key_within(uid_key(10), uid_key(2), uid_key(10))  # upper is exclusive
+    assert not key_within(uid_key(100), uid_key(2), uid_key(10))
+
+
+def test_a_key_range_is_the_uid_range_the_server_is_asked_for():
+    assert uid_range(None, None) == (1, None)  # the whole folder
+    assert uid_range(None, uid_key(10)) == (1, 9)  # the first shard: 1:9
+    assert uid_range(uid_key(10), uid_key(25)) == (10, 24)
+    assert uid_range(uid_key(25), None) == (25, None)  # the last shard: 25:*
