@@ -1,7 +1,7 @@
 """The UIDVALIDITY of an IMAP folder recorded with a sharded import's plan.
 
-Revision ID: 0011_shard_uidvalidity
-Revises: 0010_intake
+Revision ID: 0012_shard_uidvalidity
+Revises: 0011_review_groups
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011_shard_uidvalidity"
-down_revision = "0010_intake"
+revision = "0012_shard_uidvalidity"
+down_revision = "0011_review_groups"
 branch_labels = None
 depends_on = None
 
