@@ -84,6 +84,8 @@ def build(url: str, work: Path, count: int) -> dict:
 def stage(name: str, url: str, work: Path) -> dict:
     """One stage, timed, in this (fresh) process."""
     from services.publication import export_publication
+    from services import runtime
+    from services.intake_parsing import worker_count
     from services.summary import write_summary
     from storage.blobs import BlobStore
     from storage.db import create_db_engine, read_session, write_session
@@ -99,8 +101,9 @@ def stage(name: str, url: str, work: Path) -> dict:
             result = {"responses": len(files.context.respondents)}
     elif name == "publication":
         with read_session(engine) as session:
+            workers = worker_count(runtime.settings().publication_workers)  # as the flow does
             exported = export_publication(
-                session, BlobStore(work / "blobs"), CASE, work / "export.zip", AS_OF
+                session, BlobStore(work / "blobs"), CASE, work / "export.zip", AS_OF, workers
             )
             result = {"responses": exported.responses, "private": exported.private}
     else:
@@ -112,6 +115,7 @@ def stage(name: str, url: str, work: Path) -> dict:
         "cpu_seconds": cpu_seconds() - cpu,
         "ready_rss_mib": ready,
         "peak_rss_mib": peak_rss_mib(),
+        "workers_peak_rss_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
     }
 
 

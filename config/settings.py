@@ -170,6 +170,8 @@ class Settings(BaseSettings):
     database_url: str | None = None
     reference_dir: Path | None = None
     sqlite_busy_timeout_s: float = 60.0
+    # Processes that mask private persons for `hearing publish`; 0: one per CPU.
+    publication_workers: int = Field(default=0, ge=0, le=64)
     mail: MailSettings = Field(default_factory=MailSettings)
     imap: ImapSettings = Field(default_factory=ImapSettings)
     intake: IntakeSettings = Field(default_factory=IntakeSettings)

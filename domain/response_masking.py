@@ -102,4 +102,45 @@ class ResponseMasker:
         return self.mask(name.replace("_", " "))
 
 
-__all__ = ["ResponseMasker"]
+@dataclass(frozen=True)
+class PrivateTexts:
+    """Everything a private person's published response shows, masked together. Plain
+    data, so the publication export can mask many responses in worker processes."""
+
+    sender_name: str | None
+    sender_address: str | None
+    message: str  # header lines and body, as `services.publication.message_text` gives
+    subject: str
+    file_names: tuple[str, ...] = ()  # one per attachment
+    attachment_texts: tuple[str | None, ...] = ()  # one per attachment (None: no text)
+
+    def masker(self) -> ResponseMasker:
+        """The masking learnt from every text the response shows."""
+        learnt = [self.message, *(text for text in self.attachment_texts if text)]
+        learnt += [name.replace("_", " ") for name in self.file_names]
+        return ResponseMasker.for_response(self.sender_name, self.sender_address, learnt)
+
+
+@dataclass(frozen=True)
+class MaskedTexts:
+    """`PrivateTexts` masked, in the same order."""
+
+    message: str
+    subject: str
+    file_names: tuple[str, ...]
+    attachment_texts: tuple[str | None, ...]
+
+
+def mask_private_texts(texts: PrivateTexts) -> MaskedTexts:
+    masker = texts.masker()
+    return MaskedTexts(
+        message=masker.mask(texts.message),
+        subject=masker.mask(texts.subject),
+        file_names=tuple(masker.mask_file_name(name) for name in texts.file_names),
+        attachment_texts=tuple(
+            masker.mask(text) if text else text for text in texts.attachment_texts
+        ),
+    )
+
+
+__all__ = ["MaskedTexts", "PrivateTexts", "ResponseMasker", "mask_private_texts"]

@@ -17,6 +17,7 @@ from domain.stance import STANCE_ORDER
 from flows.params import AsOf, iso
 from services import campaigns, publication, review, runtime, summary
 from services.files import read_text_file
+from services.intake_parsing import worker_count
 from storage.blobs import BlobStore
 from storage.db import read_session, write_session
 
@@ -123,7 +124,10 @@ async def hearing_summary(case: str, as_of: AsOf = None, decisions_path: str | N
 def export_publication_task(case: str, outdir: str, as_of: str | None) -> dict:
     now = runtime.as_of_moment(as_of)
     with read_session(runtime.engine()) as session:
-        exported = publication.export_publication(session, _blob_store(), case, Path(outdir), now)
+        workers = worker_count(runtime.settings().publication_workers)
+        exported = publication.export_publication(
+            session, _blob_store(), case, Path(outdir), now, workers=workers
+        )
     return exported.as_json()
 
 

@@ -26,8 +26,10 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, TextIO
 from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
@@ -39,7 +41,12 @@ from domain.cells import csv_cell
 from domain.email_intake import AddressedTo, ParsedMessage, read_addressed_to
 from domain.errors import UserError
 from domain.mail_names import safe_attachment_name
-from domain.response_masking import ResponseMasker
+from domain.response_masking import (
+    MaskedTexts,
+    PrivateTexts,
+    ResponseMasker,
+    mask_private_texts,
+)
 from services import hearings
 from services.review_lookup import attachments_of
 from storage.blobs import BlobMissing, BlobStore
@@ -56,6 +63,9 @@ from storage.timeutil import from_db
 INDEX_NAME = "index.csv"
 PRIVATE_NB = "Privatperson"
 _BATCH = 500
+# Below this many private persons in a batch, starting worker processes (about a second)
+# costs more than masking them here.
+_POOL_FROM = 100
 INDEX_HEADERS = (
     "Nr.",
     "Avsender",
@@ -153,6 +163,23 @@ def _responses(
         yield kept
 
 
+def private_texts(
+    response: ResponseRow,
+    attachments: Sequence[ResponseAttachmentRow],
+    parsed: AddressedTo | ParsedMessage | None = None,
+) -> PrivateTexts:
+    """What a private person's response shows: header lines and body, subject,
+    attachment names and texts (each masked by what all of them name)."""
+    return PrivateTexts(
+        sender_name=response.from_name,
+        sender_address=response.from_address,
+        message=message_text(response, parsed),
+        subject=response.subject or "",
+        file_names=tuple(a.filename or a.safe_name for a in attachments),
+        attachment_texts=tuple(a.text for a in attachments),
+    )
+
+
 def response_masker(
     response: ResponseRow,
     attachments: Sequence[ResponseAttachmentRow],
@@ -162,10 +189,29 @@ def response_masker(
     from its header lines, body, attachment texts and file names."""
     if not is_private(response):
         return None
-    texts = [message_text(response, parsed)]
-    texts += [a.text for a in attachments if a.text]
-    texts += [(a.filename or a.safe_name).replace("_", " ") for a in attachments]
-    return ResponseMasker.for_response(response.from_name, response.from_address, texts)
+    return private_texts(response, attachments, parsed).masker()
+
+
+class _Masking:
+    """Masks private persons' responses a batch at a time: in this process, or, from a
+    batch with `_POOL_FROM` private persons on, in `workers` processes (started once,
+    with `spawn`: the export may run inside a Prefect flow run's threads)."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self.pool: ProcessPoolExecutor | None = None
+
+    def map(self, jobs: Sequence[PrivateTexts]) -> list[MaskedTexts]:
+        if self.pool is None and self.workers > 1 and len(jobs) >= _POOL_FROM:
+            self.pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"))
+        if self.pool is None:
+            return [mask_private_texts(job) for job in jobs]
+        return list(self.pool.map(mask_private_texts, jobs, chunksize=8))
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+            self.pool = None
 
 
 def _local(moment: datetime | None) -> str:
@@ -288,17 +334,18 @@ def _export_response(
     writer: _Writer,
     store: BlobStore,
     response: ResponseRow,
-    raw_sha256: str,
+    raw: bytes,
+    parsed: AddressedTo | None,
     attachments: Sequence[ResponseAttachmentRow],
+    masked: MaskedTexts | None,
     supplement_of: str | None = None,
 ) -> PublishedResponse:
-    private = is_private(response)
+    """One response's folder: a private person's (`masked` given) masked texts only, an
+    organisation's message and attachments as received."""
+    private = masked is not None
     number = (response.tracking_number or f"#{response.id}").replace("/", "-")
     sender = PRIVATE_NB if private else (response.organisation or response.from_name or "")
     folder = safe_attachment_name(f"{number} {sender}", 0)
-    raw = _blob(store, raw_sha256, response)
-    parsed = read_addressed_to(raw)  # the header lines shown; the parts are not needed
-    mask = response_masker(response, attachments, parsed)
     files: list[str] = []
 
     def put(name: str, data: bytes) -> None:
@@ -306,35 +353,55 @@ def _export_response(
         writer.add(path, data)
         files.append(path)
 
-    text = message_text(response, parsed)
-    if mask is not None:
-        text = mask.mask(text)
+    text = masked.message if masked is not None else message_text(response, parsed)
     put("melding.txt", text.encode("utf-8"))
-    if mask is None:
+    if masked is None:
         put("melding.eml", raw)
     taken: set[str] = {"melding.txt", "melding.eml"}
-    for attachment in attachments:
+    for index, attachment in enumerate(attachments):
         shown = attachment.filename or attachment.safe_name
-        if mask is not None:
-            shown = mask.mask_file_name(shown)
+        body = attachment.text
+        if masked is not None:
+            shown, body = masked.file_names[index], masked.attachment_texts[index]
         name = safe_attachment_name(shown, attachment.position, attachment.content_type)
-        if mask is None:
+        if masked is None:
             put(f"vedlegg/{_unique(name, taken)}", _blob(store, attachment.sha256, response))
-        if attachment.text:
-            body = attachment.text if mask is None else mask.mask(attachment.text)
+        if body:
             put(f"vedlegg/{_unique(name + '.txt', taken)}", body.encode("utf-8"))
-    subject = response.subject or ""
     return PublishedResponse(
         tracking_number=response.tracking_number or f"#{response.id}",
         sender=sender,
         private=private,
         received=from_db(response.received_at) or response.received_at,
         late=bool(response.late),
-        subject=mask.mask(subject) if mask is not None else subject,
+        subject=masked.subject if masked is not None else response.subject or "",
         folder=folder,
         files=tuple(files),
         supplement_of=supplement_of,
     )
+
+
+def _export_batch(
+    writer: _Writer,
+    store: BlobStore,
+    masking: _Masking,
+    batch: Sequence[tuple[ResponseRow, str]],
+    attachments: dict[int, list[ResponseAttachmentRow]],
+    firsts: dict[int, str],
+) -> Iterator[PublishedResponse]:
+    """The batch's responses exported in order, the private persons masked together."""
+    read = []
+    for response, sha in batch:
+        raw = _blob(store, sha, response)
+        parsed = read_addressed_to(raw)  # the header lines shown; the parts are not needed
+        read.append((response, raw, parsed, attachments.get(row_id(response), [])))
+    jobs = [private_texts(r, found, parsed) for r, _, parsed, found in read if is_private(r)]
+    masked = iter(masking.map(jobs))
+    for response, raw, parsed, found in read:
+        shown = next(masked) if is_private(response) else None
+        yield _export_response(
+            writer, store, response, raw, parsed, found, shown, firsts.get(row_id(response))
+        )
 
 
 class _Index:
@@ -360,10 +427,16 @@ class _Index:
 
 
 def export_publication(
-    session: Session, store: BlobStore, case: str, outdir: Path, as_of: datetime
+    session: Session,
+    store: BlobStore,
+    case: str,
+    outdir: Path,
+    as_of: datetime,
+    workers: int = 1,
 ) -> PublicationResult:
     """Export hearing `case`'s responses for publication to `outdir` (a folder, or a zip
-    when it ends in .zip); private persons masked, organisations as received."""
+    when it ends in .zip); private persons masked (in `workers` processes when there
+    are many), organisations as received."""
     hearing = hearings.get_hearing(session, case)
     if hearing.state in ("draft", "withdrawn") and hearing.circulated_on is None:
         raise PublicationError(
@@ -374,6 +447,7 @@ def export_publication(
     target = Path(outdir)
     writer = _Writer(target, as_of.astimezone(OSLO).date())
     counts = {"responses": 0, "private": 0, "supplements": 0, "files": 1}
+    masking = _Masking(workers)
     try:
         index_path = writer.staging / f".{INDEX_NAME}"
         # Excel reads æøå from UTF-8 with a BOM
@@ -383,15 +457,7 @@ def export_publication(
                 ids = [row_id(r) for r, _ in batch]
                 attachments = attachments_of(session, ids)
                 firsts = supplement_firsts(session, row_id(hearing), ids)
-                for response, sha in batch:
-                    published = _export_response(
-                        writer,
-                        store,
-                        response,
-                        sha,
-                        attachments.get(row_id(response), []),
-                        firsts.get(row_id(response)),
-                    )
+                for published in _export_batch(writer, store, masking, batch, attachments, firsts):
                     index.add(published)
                     if published.supplement_of is None:  # counted with its first response
                         counts["responses"] += 1
@@ -399,11 +465,14 @@ def export_publication(
                     else:
                         counts["supplements"] += 1
                     counts["files"] += len(published.files)
+                for response, _ in batch:
                     session.expunge(response)
         writer.add_file(INDEX_NAME, index_path)
     except BaseException:
         writer.abort()
         raise
+    finally:
+        masking.close()
     writer.commit()
     return PublicationResult(
         hearing.case_number, target, writer.as_zip, excluded=excluded, **counts
@@ -419,5 +488,6 @@ __all__ = [
     "export_publication",
     "is_private",
     "message_text",
+    "private_texts",
     "response_masker",
 ]

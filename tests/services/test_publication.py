@@ -211,3 +211,30 @@ def test_index_csv_cells_that_look_like_formulas_are_text(engine, store, tmp_pat
     assert row[5] == "'=1+1 sak 24/750"  # an apostrophe first: Excel and LibreOffice show text
     starts = FORMULA_STARTS
     assert not any(cell.startswith(starts) for row in rows for cell in row)
+
+
+def test_masking_in_worker_processes_gives_the_same_export(engine, store, tmp_path, monkeypatch):
+    """Private persons masked by two worker processes (the pool used from the first
+    batch on) give byte for byte the export masked in the exporting process."""
+    import services.publication as publication
+
+    here = export(engine, store, tmp_path / "here")
+    monkeypatch.setattr(publication, "_POOL_FROM", 1)
+    started = []
+    real_pool = publication.ProcessPoolExecutor
+
+    def pool(*args, **kwargs):
+        started.append(args)
+        return real_pool(*args, **kwargs)
+
+    monkeypatch.setattr(publication, "ProcessPoolExecutor", pool)
+    with read_session(engine) as session:
+        pooled = export_publication(session, store, CASE, tmp_path / "pooled", PUBLISHED, 2)
+    assert started == [(2,)]  # the pool did the masking
+    assert (pooled.responses, pooled.private, pooled.files) == (
+        here.responses,
+        here.private,
+        here.files,
+    )
+    assert here.private == 24
+    assert _files(tmp_path / "pooled") == _files(tmp_path / "here")
