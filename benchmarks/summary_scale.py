@@ -83,9 +83,9 @@ def build(url: str, work: Path, count: int) -> dict:
 
 def stage(name: str, url: str, work: Path) -> dict:
     """One stage, timed, in this (fresh) process."""
-    from services.publication import export_publication
     from services import runtime
     from services.intake_parsing import worker_count
+    from services.publication import export_publication
     from services.summary import write_summary
     from storage.blobs import BlobStore
     from storage.db import create_db_engine, read_session, write_session
