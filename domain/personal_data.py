@@ -18,6 +18,7 @@ names) and replaced by a placeholder that says what was there:
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import phonenumbers
 
@@ -27,6 +28,8 @@ EMAIL_MASK = "[e-postadresse skjermet]"
 ADDRESS_MASK = "[adresse skjermet]"
 BIRTH_DATE_MASK = "[fødselsdato skjermet]"
 NAME_MASK = "[navn skjermet]"
+
+
 PLACEHOLDERS = (PHONE_MASK, NATIONAL_ID_MASK, EMAIL_MASK, ADDRESS_MASK, BIRTH_DATE_MASK, NAME_MASK)
 
 _ELEVEN_DIGITS = re.compile(r"(?<![\d/-])(\d{6})[ \t]?(\d{5})(?![\d/])")
@@ -105,6 +108,23 @@ CUED_PHONE = re.compile(
 COUNTRY_CODE_PHONE = re.compile(r"(?<![\w+])(?:\+|00)47[ \t-]?\d(?:[ \t-]?\d){7}(?!\d)")
 
 
+_DOTTED_DATE = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})")
+
+
+def _is_dotted_date(raw: str) -> bool:
+    """'31.05.2024': a date as Norwegian letters write it, which the library would
+    otherwise take for the valid number 31 05 20 24."""
+    found = _DOTTED_DATE.fullmatch(raw.strip())
+    if found is None:
+        return False
+    day, month, year = (int(part) for part in found.groups())
+    try:
+        date(year, month, day)
+    except ValueError:
+        return False
+    return True
+
+
 def mask_phone_numbers(text: str) -> str:
     """Phone numbers masked: valid numbers (Norwegian by default, any with a country
     code), and also numbers the library does not know as allocated when they carry +47
@@ -114,6 +134,8 @@ def mask_phone_numbers(text: str) -> str:
     matcher = phonenumbers.PhoneNumberMatcher(text, "NO", leniency=phonenumbers.Leniency.VALID)
     spans = []
     for match in matcher:
+        if _is_dotted_date(match.raw_string):
+            continue
         start = match.start
         if match.raw_string.startswith("(") and ")" not in match.raw_string:
             start += 1  # "(912 34 567)": the bracket is the sentence's, not the number's

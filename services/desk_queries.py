@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, exists, func, or_
 from sqlmodel import Session, col, select
 
+from domain.private_persons import is_private_sender
 from domain.stance import Stance
 from services import hearings
 from services.review_lookup import respondent_name, suggestion
@@ -219,7 +220,7 @@ def response_page(
                 "id": r.id,
                 "tracking_number": r.tracking_number,
                 "respondent": respondent_name(r),
-                "private": r.stakeholder_key is None,
+                "private": is_private_sender(r.stakeholder_key),
                 "subject": r.subject,
                 "received_at": r.received_at,
                 "late": bool(r.late),

@@ -41,6 +41,7 @@ from domain.cells import csv_cell
 from domain.email_intake import AddressedTo, ParsedMessage, read_addressed_to
 from domain.errors import UserError
 from domain.mail_names import safe_attachment_name
+from domain.private_persons import is_private_sender
 from domain.response_masking import (
     MaskedTexts,
     PrivateTexts,
@@ -125,7 +126,7 @@ class PublicationResult:
 
 def is_private(response: ResponseRow) -> bool:
     """A sender that matched no stakeholder is treated as a private person."""
-    return response.stakeholder_key is None
+    return is_private_sender(response.stakeholder_key)
 
 
 def _responses(

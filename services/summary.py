@@ -24,6 +24,7 @@ from sqlmodel import Session, col, select
 from domain.campaigns import letter_body
 from domain.decisions import Decisions
 from domain.hearing_spec import HearingSpec
+from domain.private_persons import is_private_sender
 from domain.response_masking import ResponseMasker
 from domain.stance import STANCE_ORDER, Stance
 from domain.summary_context import (
@@ -178,12 +179,12 @@ def _stream_facts(session: Session, hearing: HearingRow, public: bool) -> Iterat
         # A campaign member's first lines only tell which wording most members sent (the
         # wording shown is read again through `wording`, masked in the public version),
         # so only a private person's note needs that person's masking here.
-        masked = {r.id for r in page if public and r.stakeholder_key is None and r.note}
+        masked = {r.id for r in page if public and is_private_sender(r.stakeholder_key) and r.note}
         needed = sorted({r.id for r in page if r.number is not None} | masked)
         full = _full_responses(session, needed, public, masked=masked)
         for r in page:
             response, masker = full.get(r.id, (None, None))
-            private = public and r.stakeholder_key is None
+            private = public and is_private_sender(r.stakeholder_key)
             yield ResponseFacts(
                 response_id=r.id,
                 tracking_number=r.tracking_number or f"#{r.id}",
@@ -218,7 +219,9 @@ def _full_responses(
     private = [
         row_id(r)
         for r in rows
-        if public and r.stakeholder_key is None and (masked is None or row_id(r) in masked)
+        if public
+        and is_private_sender(r.stakeholder_key)
+        and (masked is None or row_id(r) in masked)
     ]
     attachments = attachments_of(session, private) if private else {}
     found = {}

@@ -211,6 +211,14 @@ def test_numbers_that_are_no_phone_numbers_stay() -> None:
     assert mask_identifiers(text) == text
 
 
+def test_dates_with_dots_stay_but_a_number_that_is_no_date_is_masked() -> None:
+    text = "Høringsfrist 31.05.2024, møte 1.9.2025, gjelder fra 31.12.2025."
+    assert mask_identifiers(text) == text
+    assert mask_identifiers("Ring 31.35.20.24 eller 91.23.45.67") == (
+        f"Ring {PHONE_MASK} eller {PHONE_MASK}"
+    )
+
+
 def test_family_members_quoted_first_names_and_contact_labels() -> None:
     text = (
         "Jeg heter Ola Hagen. Barnet mitt, Emma Hagen, er også enig. Spør Hagen om det.\n"
