@@ -245,8 +245,8 @@ def main() -> None:
     for line in project(results, args.responses, args.import_speedup):
         print("  " + line)
     print(
-        "the same from the stages' CPU seconds (what an idle machine would take, without "
-        "PostgreSQL's own CPU and without waiting for the disk):"
+        "the same from the stages' CPU seconds (their processes and worker processes, "
+        "without PostgreSQL's; work that ran on both cores counts twice):"
     )
     for line in project(results, args.responses, args.import_speedup, "cpu_seconds"):
         print("  " + line)

@@ -44,9 +44,11 @@ def peak_rss_mib() -> float:
 
 
 def cpu_seconds() -> float:
-    """This process's CPU time (user + system): on a shared machine, what the work cost."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    """The CPU time (user + system) of this process and of its children that ended (parse
+    and masking workers): on a shared machine, what the work cost."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def build(url: str, work: Path, count: int) -> dict:
