@@ -26,7 +26,6 @@ from typing import Any
 from prefect import flow, task
 from prefect.artifacts import acreate_table_artifact
 from prefect.cache_policies import NO_CACHE
-from prefect.futures import PrefectFuture
 
 from config.settings import IntakeSettings
 from domain.errors import UserError
@@ -262,41 +261,6 @@ async def _publish(totals: ImportTotals, sources: Sequence[str]) -> None:
     )
 
 
-class GroupingAlongside:
-    """Campaign grouping while an import goes on (an `after_batch` hook): after every
-    `every` committed batches a `group-new-responses` task run is submitted to the
-    flow's task runner, one at a time, so what is filed so far is grouped in a thread
-    while the import reads, parses and files on; `finish` waits for it, and the flow
-    then groups the rest. Grouping is incremental and takes its own lock per batch, so
-    the import's transactions and the grouping's interleave safely."""
-
-    def __init__(self, as_of: str, every: int = 5) -> None:
-        self.as_of = as_of
-        self.every = every
-        self.batches = 0
-        self.running: PrefectFuture[dict] | None = None
-
-    def __call__(self, _source: MailSource, _counts: dict[str, int]) -> None:
-        self.batches += 1
-        if self.batches % self.every:
-            return
-        if self.running is not None and not self.running.state.is_final():
-            return  # the last one is still grouping: the next call takes these too
-        if self.running is not None:
-            self.running.result()  # a failed grouping stops the import here
-        self.running = group_new_responses_task.submit(self.as_of)
-
-    def finish(self, *, failed: bool = False) -> None:
-        """Wait for the grouping under way; its error is raised unless the import
-        `failed` already (that error is the one to show)."""
-        running, self.running = self.running, None
-        if running is None:
-            return
-        running.wait()
-        if not failed:
-            running.result()
-
-
 @flow(name="import-responses", flow_run_name="import responses", log_prints=False)
 async def import_responses(
     sources: list[str], as_of: AsOf = None, report_path: str | None = None
@@ -309,14 +273,8 @@ async def import_responses(
     report = ImportReport(path)
     report.write("start", sources=list(sources), as_of=now.isoformat())
     totals = ImportTotals()
-    grouping = GroupingAlongside(now.isoformat())
     try:
-        try:
-            import_sources(opened, now, report, totals=totals, after_batch=grouping)
-        except BaseException:
-            grouping.finish(failed=True)
-            raise
-        grouping.finish()
+        import_sources(opened, now, report, totals=totals)
         group_new_responses_task(now.isoformat())  # campaigns grow as responses arrive
     except UserError as error:
         report.write("error", message=str(error))

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from sqlmodel import col, select
+from sqlmodel import select
 
 from domain.errors import UserError
 from flows.intake_flows import _batches, import_responses, import_sources, intake_settings
@@ -468,54 +468,3 @@ def test_limits_and_batch_size_come_from_the_environment(monkeypatch):
     with pytest.raises(UserError, match="HOERING_INTAKE_BATCH_SIZE") as error:
         intake_settings()
     assert "\n" not in str(error.value)
-
-
-CAMPAIGN_LETTER = (
-    "Jeg skriver som innbygger fordi forslaget om nytt læringsmål om kliniske studier "
-    "angår pasientene. Leger i spesialisering må få lære hvordan informert samtykke "
-    "innhentes, hvordan en protokoll følges og hvordan uønskede hendelser meldes. Jeg "
-    "støtter derfor forslaget, men ber om at kravet gjelder alle sykehus, også de minste, "
-    "og at veiledningen får nok tid og ressurser i avdelingene."
-)
-
-
-def test_campaigns_are_grouped_while_the_import_goes_on(import_env, monkeypatch):
-    """With batches of 2, 24 copies of one letter from 24 private persons: grouping task
-    runs are submitted while the import files the rest, and the copies end in one group."""
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-    from prefect.client.schemas.sorting import FlowRunSort
-
-    from storage.review_models import CampaignGroupRow, CampaignMemberRow
-
-    monkeypatch.setenv("HOERING_INTAKE_BATCH_SIZE", "2")
-    raws = [
-        message(
-            sender=f"Innbygger {n} <innbygger{n}@gmail.com>",
-            message_id=f"<kampanje{n}@gmail.com>",
-            subject="Høringssvar sak 24/750",
-            body=CAMPAIGN_LETTER,
-        )
-        for n in range(24)
-    ]
-    folder = _maildir(import_env / "kampanje", raws)
-    result = asyncio.run(import_responses([str(folder)], as_of="2024-06-03"))
-    assert result["counts"]["matched"] == 24
-
-    async def grouping_runs() -> list[str]:
-        async with get_client() as client:
-            (run,) = await client.read_flow_runs(sort=FlowRunSort.START_TIME_DESC, limit=1)
-            tasks = await client.read_task_runs(
-                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run.id]))
-            )
-        return [t.name for t in tasks if t.name.startswith("group-new-responses")]
-
-    assert len(asyncio.run(grouping_runs())) >= 2  # at least one while importing, one after
-    with read_session(create_db_engine(os.environ["HOERING_DATABASE_URL"])) as session:
-        groups = session.exec(select(CampaignGroupRow)).all()
-        members = session.exec(select(CampaignMemberRow)).all()
-        scanned = session.exec(
-            select(ResponseRow).where(col(ResponseRow.campaign_scanned_at).is_(None))
-        ).all()
-    assert [g.size for g in groups] == [24] and len(members) == 24
-    assert scanned == []
