@@ -69,7 +69,16 @@ def run(folder: Path, workers: int, shards: int, root: Path) -> dict:
             log = (root / f"worker-{workers}-{number}.log").open("ab")
             started.append(start_worker(env, log, "--limit", "1"))
         began = time.perf_counter()
-        out = hoering(env, "responses", "import", str(folder), "--shards", str(shards), "--json")
+        out = hoering(
+            env,
+            "responses",
+            "import",
+            str(folder),
+            "--shards",
+            str(shards),
+            "--json",
+            timeout=6 * 3600,
+        )
         seconds = time.perf_counter() - began
     finally:
         for process in started:
