@@ -26,7 +26,14 @@ import time
 from pathlib import Path
 
 from benchmarks.intake import _pg_database, cached_maildir
-from tests.installation_helpers import HOERING, ROOT, free_port, hoering, start_worker, stop_group
+from tests.installation_helpers import (
+    HOERING,
+    ROOT,
+    hoering,
+    installation_env,
+    start_worker,
+    stop_group,
+)
 
 
 def _prepare(db_url: str) -> None:
@@ -49,14 +56,10 @@ def run(folder: Path, workers: int, shards: int, root: Path) -> dict:
     name = f"hoering_workers_{os.getpid()}_{workers}"
     db_url = _pg_database(name)
     home = root / f"install-{workers}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "HOERING_"))}
-    env.update(
-        PYTHONPATH=str(ROOT),
-        HOERING_DATA_DIR=str(home),
-        HOERING_DATABASE_URL=db_url,
+    env = installation_env(
+        home,
+        db_url,
         HOERING_INTAKE_PARSE_WORKERS="1",
-        PREFECT_SERVER_API_PORT=str(free_port()),
-        PREFECT_SERVER_UI_ENABLED="false",
         PREFECT_WORKER_QUERY_SECONDS="2",
         PREFECT_LOGGING_LEVEL="WARNING",
     )

@@ -23,6 +23,22 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def installation_env(data_dir: Path, database_url: str, **settings: str) -> dict[str, str]:
+    """The environment of an installation of its own: this process's without any
+    PREFECT_ or HOERING_ variable, then its data dir and database, a Prefect server on a
+    free port without the UI, and `settings` (more HOERING_/PREFECT_ variables)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "HOERING_"))}
+    env.update(
+        PYTHONPATH=str(ROOT),
+        HOERING_DATA_DIR=str(data_dir),
+        HOERING_DATABASE_URL=database_url,
+        PREFECT_SERVER_API_PORT=str(free_port()),
+        PREFECT_SERVER_UI_ENABLED="false",
+    )
+    env.update(settings)
+    return env
+
+
 def hoering(env: dict[str, str], *args: str, timeout: float = 300) -> str:
     """`hoering ARGS`' output; a failure raises with the end of its output."""
     done = subprocess.run(

@@ -24,7 +24,14 @@ from sqlalchemy import text
 
 from benchmarks.intake import generate_maildir
 from storage.db import create_db_engine
-from tests.installation_helpers import HOERING, ROOT, free_port, hoering, start_worker, stop_group
+from tests.installation_helpers import (
+    HOERING,
+    ROOT,
+    hoering,
+    installation_env,
+    start_worker,
+    stop_group,
+)
 from tests.intake_helpers import circulated_hearing
 
 pytestmark = [pytest.mark.integration, pytest.mark.prefect, pytest.mark.postgres]
@@ -95,17 +102,13 @@ def test_killed_worker_shard_is_retried_and_every_message_filed_once(db_url, tmp
     generate_maildir(maildir, MESSAGES, seed=13)
     raws = {hashlib.sha256(p.read_bytes()).hexdigest() for p in maildir.glob("*/*")}
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "HOERING_"))}
-    env.update(
-        PYTHONPATH=str(ROOT),
-        HOERING_DATA_DIR=str(tmp_path / "var"),
-        HOERING_DATABASE_URL=db_url,
+    env = installation_env(
+        tmp_path / "var",
+        db_url,
         HOERING_MAIL_PDF="false",
         HOERING_INTAKE_BATCH_SIZE="10",
         HOERING_INTAKE_PARSE_WORKERS="1",
         HOERING_INTAKE_SHARD_STALL_S="15",
-        PREFECT_SERVER_API_PORT=str(free_port()),
-        PREFECT_SERVER_UI_ENABLED="false",
         PREFECT_WORKER_QUERY_SECONDS="1",
         PREFECT_WORKER_PREFETCH_SECONDS="1",
     )

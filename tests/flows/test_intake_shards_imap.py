@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
 
 import pytest
@@ -18,7 +17,14 @@ from sqlalchemy import text
 
 from mail.sources import PROCESSED_FLAG
 from storage.db import create_db_engine
-from tests.installation_helpers import HOERING, ROOT, free_port, hoering, start_worker, stop_group
+from tests.installation_helpers import (
+    HOERING,
+    ROOT,
+    hoering,
+    installation_env,
+    start_worker,
+    stop_group,
+)
 from tests.intake_helpers import circulated_hearing
 from tests.mail import test_imap_dovecot as dovecot
 
@@ -41,19 +47,15 @@ def test_a_sharded_import_of_an_imap_folder_files_and_moves_every_message_once(
     engine = create_db_engine(db_url)
     circulated_hearing(engine)
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "HOERING_"))}
-    env.update(
-        PYTHONPATH=str(ROOT),
-        HOERING_DATA_DIR=str(tmp_path / "var"),
-        HOERING_DATABASE_URL=db_url,
+    env = installation_env(
+        tmp_path / "var",
+        db_url,
         HOERING_MAIL_PDF="false",
         HOERING_INTAKE_BATCH_SIZE="4",
         HOERING_INTAKE_PARSE_WORKERS="1",
         HOERING_IMAP_PASSWORD=box.password,
         HOERING_IMAP_CA_FILE=box.ca_file,
         HOERING_IMAP_PROCESSED_FOLDER=box.done,
-        PREFECT_SERVER_API_PORT=str(free_port()),
-        PREFECT_SERVER_UI_ENABLED="false",
         PREFECT_WORKER_QUERY_SECONDS="1",
         PREFECT_WORKER_PREFETCH_SECONDS="1",
     )

@@ -9,7 +9,6 @@ the `send-reminders/weekdays-0700` deployment fire from a schedule.
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import time
@@ -28,7 +27,14 @@ from services import hearings
 from services.outbox_listing import list_outbox
 from storage.db import create_db_engine, read_session
 from tests.hearing_helpers import act, create, spec_text
-from tests.installation_helpers import HOERING, ROOT, free_port, hoering, start_worker, stop_group
+from tests.installation_helpers import (
+    HOERING,
+    ROOT,
+    hoering,
+    installation_env,
+    start_worker,
+    stop_group,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.prefect]
 
@@ -81,15 +87,11 @@ def installation(tmp_path_factory, db_templates) -> Iterator[Installation]:
     folder = tmp_path_factory.mktemp("installation")
     db_file = folder / "hoering.db"
     db_file.write_bytes(Path(db_templates["sqlite"]).read_bytes())
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "HOERING_"))}
-    env.update(
-        PYTHONPATH=str(ROOT),
-        HOERING_DATA_DIR=str(folder / "var"),
-        HOERING_DATABASE_URL=f"sqlite:///{db_file}",
+    env = installation_env(
+        folder / "var",
+        f"sqlite:///{db_file}",
         HOERING_MAIL_PDF="false",
-        PREFECT_SERVER_API_PORT=str(free_port()),
         PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="2",
-        PREFECT_SERVER_UI_ENABLED="false",
         PREFECT_WORKER_QUERY_SECONDS="2",
         PREFECT_WORKER_PREFETCH_SECONDS="1",
     )
